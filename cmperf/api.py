@@ -1,0 +1,266 @@
+"""What the CLI, tests and notebooks call: estimate a scenario, phase by phase."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .build import (
+    Layer,
+    decode_attention_ops,
+    dense_ffn_ops,
+    expert_tokens_per_rank,
+    head_ops,
+    moe_exchange,
+    moe_ops,
+    mtp_pre_ops,
+    prefill_attention_ops,
+)
+from .cost import Cost, op_cost
+from .formulas.serving import decode_throughput_per_device, prefill_throughput_per_device, tpot_s
+from .memory import MemoryUse, check_fits, memory_use
+from .ops import CommKind, Op
+from .quant import DType
+from .schedule import Task, chain, simulate, stream_of
+from .specs import load_scenario
+from .specs.hardware import Cluster
+from .specs.model import ModelSpec
+from .specs.scenario import Decode, Prefill, Scenario, Stream
+
+WHOLE_RANK = Stream("main", ("attention", "moe", "ffn", "comm", "head"), 1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class OpResult:
+    name: str  # phase.layer.op
+    layer: str
+    op: Op
+    cost: Cost
+    stream: str
+    runs_per_layer: int  # microbatches (or 1 for per-step ops)
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    name: str
+    count: int
+    time_s: Any
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    phase: str
+    throughput_tokens_per_s_per_device: Any
+    step_time_s: Any
+    layers: list[LayerResult]
+    ops: list[OpResult]
+    memory: MemoryUse
+    ranks_per_device: int
+    microbatches: int
+    tpot_s: Any = None
+    batch_per_device: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    scenario: Scenario
+    decode: PhaseResult | None
+    prefill: PhaseResult | None
+
+
+def estimate(
+    scenario: Scenario | str, overrides: list[str] | tuple[str, ...] = (), check_memory: bool = True
+) -> Estimate:
+    """Estimate every phase of a scenario (a loaded Scenario, or a name or path)."""
+    s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, overrides)
+    decode = estimate_decode(s, s.decode, check_memory) if s.decode else None
+    prefill = estimate_prefill(s, s.prefill, check_memory) if s.prefill else None
+    return Estimate(s, decode, prefill)
+
+
+def _costed(
+    s: Scenario, ops: list[Op], streams: tuple[Stream, ...]
+) -> list[tuple[Op, Cost, Stream]]:
+    out = []
+    for op in ops:
+        stream = stream_of(op, streams)
+        out.append((op, op_cost(op, s.cluster, stream), stream))
+    return out
+
+
+def _results(
+    phase: str, layer: str, costed: list[tuple[Op, Cost, Stream]], runs: int
+) -> list[OpResult]:
+    return [
+        OpResult(f"{phase}.{layer}.{op.name}", layer, op, cost, stream.name, runs)
+        for op, cost, stream in costed
+    ]
+
+
+def _serial_time(costed: list[tuple[Op, Cost, Stream]]) -> Any:
+    return sum((c.total_s for _, c, _ in costed), 0.0)
+
+
+@dataclass(frozen=True)
+class _Stack:
+    """The transformer layers of one pass, scheduled."""
+
+    layers: list[Layer]
+    tasks: list[list[Task]]
+    costed: dict[str, list[tuple[Op, Cost, Stream]]]
+    layer_times: dict[str, Any]
+    makespan_s: Any
+
+
+def _run_stack(
+    s: Scenario, layers: list[Layer], streams: tuple[Stream, ...], microbatches: int
+) -> _Stack:
+    costed = {layer.kind: _costed(s, list(layer.ops), streams) for layer in layers}
+    chains = {kind: chain(c) for kind, c in costed.items()}
+    sequence = [chains[layer.kind] for layer in layers for _ in range(layer.count)]
+    timeline = simulate(sequence, microbatches)
+    per_layer = timeline.layer_times_s()
+    layer_times, start = {}, 0
+    for layer in layers:
+        # Mean time of this kind's layers in the pipeline (the first one includes filling it).
+        layer_times[layer.kind] = sum(per_layer[start : start + layer.count], 0.0) / layer.count
+        start += layer.count
+    return _Stack(layers, sequence, costed, layer_times, timeline.makespan_s)
+
+
+def _check(s: Scenario, phase: str, use: MemoryUse, ranks: int, enabled: bool) -> None:
+    if enabled:
+        check_fits(use, phase, ranks)
+
+
+def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseResult:
+    m, q, p = s.model, s.quantization, d.placement
+    ranks = s.cluster.device.ranks_per_device
+    seqs_rank = d.batch_per_device / ranks
+    step_tokens = 1 + d.mtp_draft_tokens
+    mb = d.microbatches
+    seqs_mb = seqs_rank / mb
+    tokens_mb = seqs_mb * step_tokens
+
+    attention = decode_attention_ops(m, q, seqs_mb, tokens_mb, d.kv_len)
+    layers = [
+        Layer("dense", m.dense_layers, tuple(attention + dense_ffn_ops(m, q, tokens_mb))),
+        Layer("moe", m.moe_layers, tuple(attention + moe_ops(m, q, tokens_mb, p))),
+    ]
+    layers = [layer for layer in layers if layer.count]
+    stack = _run_stack(s, layers, d.streams, mb)
+    head = _costed(
+        s, head_ops(m, q, seqs_rank * step_tokens, seqs_rank * step_tokens), (WHOLE_RANK,)
+    )
+    head_s = _serial_time(head)
+    ops = [
+        r for layer in layers for r in _results("decode", layer.kind, stack.costed[layer.kind], mb)
+    ]
+    layer_rows = [
+        LayerResult(layer.kind, layer.count, stack.layer_times[layer.kind]) for layer in layers
+    ]
+    step_s = stack.makespan_s + head_s
+    all_layers = list(layers)
+    if d.mtp_draft_tokens:
+        # Each draft is one pass of the MTP module over one new token per sequence.
+        mtp_layer = Layer(
+            "mtp",
+            1,
+            tuple(
+                mtp_pre_ops(m, q, seqs_mb)
+                + decode_attention_ops(m, q, seqs_mb, seqs_mb, d.kv_len)
+                + moe_ops(m, q, seqs_mb, p)
+            ),
+        )
+        mtp_stack = _run_stack(s, [mtp_layer], d.streams, mb)
+        mtp_head = _costed(s, head_ops(m, q, 0.0, seqs_rank), (WHOLE_RANK,))
+        mtp_pass_s = mtp_stack.makespan_s + _serial_time(mtp_head)
+        step_s = step_s + d.mtp_draft_tokens * mtp_pass_s
+        ops += _results("decode", "mtp", mtp_stack.costed["mtp"], mb)
+        ops += _results("decode", "mtp_head", mtp_head, 1)
+        layer_rows.append(LayerResult("mtp", d.mtp_draft_tokens, mtp_pass_s))
+        all_layers.append(mtp_layer)
+    ops += _results("decode", "head", head, 1)
+    layer_rows.append(LayerResult("head", 1, head_s))
+
+    use = memory_use(s, d, all_layers, seqs_rank * d.kv_len, p.ep * tokens_mb)
+    _check(s, "decode", use, ranks, check_memory)
+    tpot = tpot_s(step_s, d.tokens_emitted_per_step)
+    return PhaseResult(
+        phase="decode",
+        throughput_tokens_per_s_per_device=decode_throughput_per_device(d.batch_per_device, tpot),
+        step_time_s=step_s,
+        layers=layer_rows,
+        ops=ops,
+        memory=use,
+        ranks_per_device=ranks,
+        microbatches=mb,
+        tpot_s=tpot,
+        batch_per_device=d.batch_per_device,
+        extra={
+            "tokens_per_rank_per_microbatch": tokens_mb,
+            "tokens_emitted_per_step": d.tokens_emitted_per_step,
+            "expert_tokens_busiest_rank": expert_tokens_per_rank(m, p, tokens_mb),
+        },
+    )
+
+
+def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> PhaseResult:
+    m, q, p = s.model, s.quantization, f.placement
+    ranks = s.cluster.device.ranks_per_device
+    tokens_rank = f.tokens_per_device / ranks
+    mb = f.microbatches
+    tokens_mb = tokens_rank / mb
+    attention = prefill_attention_ops(m, q, tokens_mb, f.input_len, f.attention_tp)
+    layers = [
+        Layer("dense", m.dense_layers, tuple(attention + dense_ffn_ops(m, q, tokens_mb))),
+        Layer("moe", m.moe_layers, tuple(attention + moe_ops(m, q, tokens_mb, p))),
+    ]
+    layers = [layer for layer in layers if layer.count]
+    stack = _run_stack(s, layers, f.streams, mb)
+    prompts_rank = tokens_rank / f.input_len
+    head = _costed(s, head_ops(m, q, tokens_rank, prompts_rank), (WHOLE_RANK,))
+    head_s = _serial_time(head)
+    batch_s = stack.makespan_s + head_s
+    ops = [
+        r for layer in layers for r in _results("prefill", layer.kind, stack.costed[layer.kind], mb)
+    ]
+    ops += _results("prefill", "head", head, 1)
+    layer_rows = [
+        LayerResult(layer.kind, layer.count, stack.layer_times[layer.kind]) for layer in layers
+    ]
+    layer_rows.append(LayerResult("head", 1, head_s))
+    use = memory_use(s, f, layers, tokens_rank, expert_tokens_per_rank(m, p, tokens_mb))
+    _check(s, "prefill", use, ranks, check_memory)
+    return PhaseResult(
+        phase="prefill",
+        throughput_tokens_per_s_per_device=prefill_throughput_per_device(
+            f.tokens_per_device, batch_s
+        ),
+        step_time_s=batch_s,
+        layers=layer_rows,
+        ops=ops,
+        memory=use,
+        ranks_per_device=ranks,
+        microbatches=mb,
+        batch_per_device=f.tokens_per_device,
+        extra={
+            "tokens_per_rank_per_microbatch": tokens_mb,
+            "prompts_per_device": prompts_rank * ranks,
+        },
+    )
+
+
+def exchange_time_s(
+    cluster: Cluster,
+    kind: str,
+    ep: int,
+    tokens_per_rank: float,
+    top_k: int,
+    model: ModelSpec,
+    dtype: DType,
+) -> float:
+    """One MoE dispatch or combine, as the communication microbenchmarks of ref §4.4 run it."""
+    op = moe_exchange(CommKind(kind), model, tokens_per_rank, top_k, ep, dtype)
+    return float(op_cost(op, cluster, WHOLE_RANK).total_s)

@@ -1,0 +1,348 @@
+"""Model + parallelism + phase -> the ops of each layer, per rank and per microbatch.
+
+Token counts may be numpy arrays (a sweep broadcasts batch sizes); structural choices (EP,
+quantization, TP) are plain integers and enumerations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .formulas import maximum
+from .formulas.comm import expected_peers, remote_fraction
+from .ops import CommKind, Engine, Op, communication, elementwise, gemm
+from .quant import DType, message_bytes_per_token
+from .specs.model import ModelSpec
+from .specs.scenario import Placement, Quantization
+
+# Vector-engine work per element (FLOP, bytes read + written), counted from the kernels' maths.
+RMSNORM = (4.0, 4.0)  # square, sum, scale, weight; read and write BF16
+ROPE = (6.0, 4.0)  # two multiplies and an add per rotated pair, sin/cos from a table
+SWIGLU = (6.0, 6.0)  # silu(gate) * up per output: reads two BF16 values, writes one
+TOPK_ROUTING = (10.0, 4.0)  # sigmoid, group top-k, normalise over the router logits (FP32)
+SAMPLING = (5.0, 4.0)  # softmax / top-p over FP32 logits
+BF16 = DType.BF16
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The ops of one layer kind for one microbatch on one rank, and how many such layers."""
+
+    kind: str  # dense | moe | mtp
+    count: int
+    ops: tuple[Op, ...]
+
+
+def _mla_prolog(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
+    """RMSNorm, fused q/kv down-projection, latent norms (sequence- or data-parallel tokens)."""
+    a, h = model.attention, model.hidden
+    return [
+        elementwise("attn_norm", "attention", tokens * h, *RMSNORM),
+        gemm(
+            "qkv_a_proj",
+            "attention",
+            tokens,
+            h,
+            a.q_lora_rank + a.kv_cache_values_per_token,
+            q.weights,
+            q.activations,
+            q.gemm,
+        ),
+        elementwise(
+            "latent_norms", "attention", tokens * (a.q_lora_rank + a.kv_lora_rank), *RMSNORM
+        ),
+    ]
+
+
+def decode_attention_ops(
+    model: ModelSpec, q: Quantization, seqs: Any, tokens: Any, kv_len: Any
+) -> list[Op]:
+    """MLA in decode, weight-absorbed (DeepSeek-V3; MLAProlog + fused attention, ref §3.1).
+
+    Each rank runs the whole MLA for its own sequences (data parallel). With MTP each
+    sequence brings 1 + d query tokens that share one pass over its KV cache.
+    """
+    a = model.attention
+    latent = a.kv_cache_values_per_token
+    ops = _mla_prolog(model, q, tokens)
+    ops += [
+        gemm(
+            "q_b_proj",
+            "attention",
+            tokens,
+            a.q_lora_rank,
+            a.heads * a.qk_head_dim,
+            q.weights,
+            q.activations,
+            q.gemm,
+        ),
+        gemm(
+            "q_absorb",
+            "attention",
+            tokens,
+            a.qk_nope_head_dim,
+            a.kv_lora_rank,
+            q.weights,
+            q.activations,
+            q.gemm,
+            repeat=a.heads,
+        ),
+        elementwise("rope", "attention", tokens * (a.heads + 1) * a.qk_rope_head_dim, *ROPE),
+        Op(
+            "kv_cache_write",
+            "attention",
+            engine=Engine.VECTOR,
+            kind="vector",
+            dtype=BF16,
+            kv_bytes=tokens * latent * q.kv_cache.bytes,
+        ),
+        Op(
+            "attention",
+            "attention",
+            engine=Engine.CUBE,
+            kind="attention",
+            dtype=q.attention,
+            # FlashMLA's count: 2 h s_q s_k (576 + 512)  (ref gpu.md §2.2)
+            flop=2.0 * a.heads * tokens * kv_len * (latent + a.kv_lora_rank),
+            kv_bytes=seqs * kv_len * latent * q.kv_cache.bytes,
+            act_bytes=tokens * a.heads * (latent + a.kv_lora_rank) * BF16.bytes,
+        ),
+        gemm(
+            "v_up",
+            "attention",
+            tokens,
+            a.kv_lora_rank,
+            a.v_head_dim,
+            q.weights,
+            q.activations,
+            q.gemm,
+            repeat=a.heads,
+        ),
+        gemm(
+            "o_proj",
+            "attention",
+            tokens,
+            a.heads * a.v_head_dim,
+            model.hidden,
+            q.weights,
+            q.activations,
+            q.gemm,
+        ),
+    ]
+    return ops
+
+
+def prefill_attention_ops(
+    model: ModelSpec, q: Quantization, tokens: Any, seq_len: int, tp: int
+) -> list[Op]:
+    """MLA in prefill, staged hybrid parallelism SP-TP-SP (ref §3.2).
+
+    Down-projections and o_proj run on the rank's own tokens; an all-gather of the latents
+    lets each rank run the up-projections and naive (non-absorbed) causal attention for its
+    heads/tp heads over all tokens of the group; an all-to-all returns the outputs.
+    """
+    a = model.attention
+    latent = a.kv_cache_values_per_token
+    heads = a.heads // tp
+    group_tokens = tokens * tp
+    act = q.activations
+    ops = _mla_prolog(model, q, tokens)
+    ops.append(
+        Op(
+            "kv_cache_write",
+            "attention",
+            engine=Engine.VECTOR,
+            kind="vector",
+            dtype=BF16,
+            kv_bytes=tokens * latent * q.kv_cache.bytes,
+        )
+    )
+    if tp > 1:
+        # Latents travel quantized: they feed W8A8 up-projections.
+        gathered = tokens * (a.q_lora_rank + latent) * act.bytes * (tp - 1)
+        ops.append(communication("attn_all_gather", CommKind.ALL_GATHER, gathered, tp - 1, tp))
+    ops += [
+        gemm(
+            "q_b_proj",
+            "attention",
+            group_tokens,
+            a.q_lora_rank,
+            heads * a.qk_head_dim,
+            q.weights,
+            act,
+            q.gemm,
+        ),
+        gemm(
+            "kv_b_proj",
+            "attention",
+            group_tokens,
+            a.kv_lora_rank,
+            heads * (a.qk_nope_head_dim + a.v_head_dim),
+            q.weights,
+            act,
+            q.gemm,
+        ),
+        elementwise("rope", "attention", group_tokens * (heads + 1) * a.qk_rope_head_dim, *ROPE),
+        Op(
+            "attention",
+            "attention",
+            engine=Engine.CUBE,
+            kind="attention",
+            dtype=q.attention,
+            # causal: each query sees (S + 1) / 2 keys on average; QK^T over 192, PV over 128
+            flop=2.0 * heads * group_tokens * (seq_len + 1) / 2 * (a.qk_head_dim + a.v_head_dim),
+            act_bytes=group_tokens * heads * (2 * a.qk_head_dim + 2 * a.v_head_dim) * BF16.bytes,
+        ),
+    ]
+    if tp > 1:
+        returned = tokens * (tp - 1) * heads * a.v_head_dim * act.bytes
+        ops.append(communication("attn_all_to_all", CommKind.ALL_TO_ALL, returned, tp - 1, tp))
+    ops.append(
+        gemm(
+            "o_proj",
+            "attention",
+            tokens,
+            a.heads * a.v_head_dim,
+            model.hidden,
+            q.weights,
+            act,
+            q.gemm,
+        )
+    )
+    return ops
+
+
+def expert_tokens_per_rank(model: ModelSpec, p: Placement, tokens: Any) -> Any:
+    """Token-expert pairs the busiest rank computes, each rank sending `tokens` tokens.
+
+    Routed experts (with redundant replicas, EPLB) share top_k x tokens x ep assignments;
+    `expert_imbalance` scales the routed load of the busiest rank. The shared expert is either
+    replicated on every rank (computed locally on the rank's own tokens) or held by dedicated
+    ranks that every token is also dispatched to (ref §3.1: 32 shared-expert dies at EP320).
+    """
+    moe = model.moe
+    instances = moe.routed_experts + p.redundant_experts
+    per_routed_instance = tokens * p.ep * moe.top_k / instances * p.expert_imbalance
+    if _shared_local(model, p):
+        routed_per_rank = instances // p.ep
+        return routed_per_rank * per_routed_instance + tokens * moe.shared_experts
+    per_rank = (instances + p.shared_expert_replicas) // p.ep
+    per_shared_replica = tokens * p.ep * moe.shared_experts / p.shared_expert_replicas
+    return maximum(per_rank * per_routed_instance, per_rank * per_shared_replica)
+
+
+def experts_per_rank(model: ModelSpec, p: Placement) -> int:
+    instances = model.moe.routed_experts + p.redundant_experts
+    if _shared_local(model, p):
+        return instances // p.ep + model.moe.shared_experts
+    return (instances + p.shared_expert_replicas) // p.ep
+
+
+def _shared_local(model: ModelSpec, p: Placement) -> bool:
+    return model.moe.shared_experts > 0 and p.shared_expert_replicas == p.ep
+
+
+def moe_exchange(
+    kind: CommKind, model: ModelSpec, tokens: Any, destinations: int, ep: int, dtype: DType
+) -> Op:
+    """MoE dispatch or combine on one rank: each of `tokens` tokens goes to `destinations`
+    expert ranks (top-k, plus a dedicated shared-expert rank) as one message each; copies for
+    the rank itself stay local."""
+    copies = tokens * destinations * remote_fraction(ep)
+    peers = expected_peers(ep, tokens, destinations)
+    return communication(
+        kind.value, kind, copies * message_bytes_per_token(model.hidden, dtype), peers, ep
+    )
+
+
+def moe_ops(model: ModelSpec, q: Quantization, tokens: Any, p: Placement) -> list[Op]:
+    """Gate, dispatch, routed + shared experts as grouped GEMMs, combine (per microbatch)."""
+    moe, h = model.moe, model.hidden
+    destinations = moe.top_k + (0 if _shared_local(model, p) else moe.shared_experts)
+    load = expert_tokens_per_rank(model, p, tokens)
+    n_experts = experts_per_rank(model, p)
+    ops = [
+        elementwise("moe_norm", "moe", tokens * h, *RMSNORM),
+        gemm("gate", "moe", tokens, h, moe.routed_experts, BF16, BF16, BF16, 4.0),
+        elementwise("routing", "moe", tokens * moe.routed_experts, *TOPK_ROUTING),
+    ]
+    if p.ep > 1:
+        ops.append(moe_exchange(CommKind.DISPATCH, model, tokens, destinations, p.ep, q.dispatch))
+    ops += [
+        _grouped(
+            gemm(
+                "experts_up_gate",
+                "moe",
+                load,
+                h,
+                2 * moe.intermediate,
+                q.weights,
+                q.activations,
+                q.gemm,
+            ),
+            n_experts,
+        ),
+        elementwise("experts_swiglu", "moe", load * moe.intermediate, *SWIGLU),
+        _grouped(
+            gemm(
+                "experts_down", "moe", load, moe.intermediate, h, q.weights, q.activations, q.gemm
+            ),
+            n_experts,
+        ),
+    ]
+    if p.ep > 1:
+        ops.append(moe_exchange(CommKind.COMBINE, model, tokens, destinations, p.ep, q.combine))
+    return ops
+
+
+def _grouped(op: Op, n_experts: int) -> Op:
+    """A grouped GEMM reads the weights of every expert the rank holds."""
+    return replace(op, weight_bytes=op.weight_bytes * n_experts)
+
+
+def dense_ffn_ops(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
+    """The dense SwiGLU FFN of the first layers, data parallel on each rank."""
+    h, inter = model.hidden, model.dense_intermediate
+    return [
+        elementwise("ffn_norm", "ffn", tokens * h, *RMSNORM),
+        gemm("ffn_up_gate", "ffn", tokens, h, 2 * inter, q.weights, q.activations, q.gemm),
+        elementwise("ffn_swiglu", "ffn", tokens * inter, *SWIGLU),
+        gemm("ffn_down", "ffn", tokens, inter, h, q.weights, q.activations, q.gemm),
+    ]
+
+
+def head_ops(model: ModelSpec, q: Quantization, tokens_in: Any, tokens_out: Any) -> list[Op]:
+    """Embedding lookup for the tokens that enter, final norm, LM head and sampling for those
+    that leave (all of them in decode, the last of each prompt in prefill)."""
+    h, v = model.hidden, model.vocab
+    return [
+        Op(
+            "embedding",
+            "head",
+            engine=Engine.VECTOR,
+            kind="vector",
+            dtype=BF16,
+            act_bytes=tokens_in * h * q.head.bytes * 2,
+        ),
+        elementwise("final_norm", "head", tokens_out * h, *RMSNORM),
+        gemm("lm_head", "head", tokens_out, h, v, q.head, BF16, q.head, 4.0),
+        elementwise("sampling", "head", tokens_out * v, *SAMPLING, dtype=BF16),
+    ]
+
+
+def mtp_pre_ops(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
+    """MTP module input: normed embedding and hidden state concatenated, projected 2h -> h."""
+    h = model.hidden
+    return [
+        Op(
+            "mtp_embedding",
+            "attention",
+            engine=Engine.VECTOR,
+            kind="vector",
+            dtype=BF16,
+            act_bytes=tokens * h * q.head.bytes * 2,
+        ),
+        elementwise("mtp_norms", "attention", tokens * 2 * h, *RMSNORM),
+        gemm("eh_proj", "attention", tokens, 2 * h, h, q.weights, q.activations, q.gemm),
+    ]

@@ -1,0 +1,259 @@
+"""Results -> output: rich tables for people, versioned JSON for machines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .api import Estimate, OpResult, PhaseResult
+from .units import Dimension, format_quantity
+
+ESTIMATE_SCHEMA = "cmperf.estimate/1"
+
+
+def _f(x: Any) -> float:
+    return float(np.ravel(x)[0]) if np.ndim(x) else float(x)
+
+
+def op_record(r: OpResult) -> dict[str, Any]:
+    op, cost = r.op, r.cost
+    return {
+        "name": r.name,
+        "layer": r.layer,
+        "time_s": _f(cost.total_s),
+        "compute_s": _f(cost.compute_s),
+        "memory_s": _f(cost.memory_s),
+        "comm_s": _f(cost.comm_s),
+        "bound": cost.bound,
+        "stream": r.stream,
+        "engine": op.engine.value,
+        "runs_per_layer": r.runs_per_layer,
+        "flop": _f(op.flop),
+        "weight_bytes": _f(op.weight_bytes),
+        "act_bytes": _f(op.act_bytes),
+        "kv_bytes": _f(op.kv_bytes),
+        "comm_bytes": _f(op.comm.bytes_per_rank) if op.comm else 0.0,
+        "source": cost.source,
+    }
+
+
+def phase_record(p: PhaseResult) -> dict[str, Any]:
+    ranks = p.ranks_per_device
+    out: dict[str, Any] = {
+        "throughput_tokens_per_s_per_device": _f(p.throughput_tokens_per_s_per_device),
+        "step_time_s": _f(p.step_time_s),
+    }
+    if p.tpot_s is not None:
+        out["tpot_s"] = _f(p.tpot_s)
+    out["batch_per_device"] = _f(p.batch_per_device)
+    out["microbatches"] = p.microbatches
+    out["ranks_per_device"] = ranks
+    out.update({k: _f(v) for k, v in p.extra.items()})
+    out["layers"] = [
+        {"name": layer.name, "count": layer.count, "time_s": _f(layer.time_s)} for layer in p.layers
+    ]
+    out["ops"] = [op_record(r) for r in p.ops]
+    out["memory_bytes_per_device"] = _f(p.memory.total_bytes) * ranks
+    out["memory_capacity_bytes_per_device"] = p.memory.capacity_bytes * ranks
+    out["memory_breakdown_bytes_per_device"] = {
+        k: _f(v) * ranks for k, v in p.memory.as_dict().items()
+    }
+    return out
+
+
+def estimate_record(e: Estimate) -> dict[str, Any]:
+    s = e.scenario
+    out: dict[str, Any] = {
+        "schema": ESTIMATE_SCHEMA,
+        "cmperf_version": __version__,
+        "scenario": {
+            "name": s.name,
+            "file": s.file,
+            "overrides": list(s.overrides),
+            "hardware": s.cluster.name,
+            "device": s.cluster.device.name,
+            "model": s.model.name,
+            "description": s.description,
+        },
+    }
+    for phase in (e.prefill, e.decode):
+        if phase is not None:
+            out[phase.phase] = phase_record(phase)
+    return out
+
+
+def _t(seconds: float) -> str:
+    return format_quantity(seconds, Dimension.TIME)
+
+
+def _b(n: float) -> str:
+    return format_quantity(n, Dimension.BYTES) if n else "-"
+
+
+def _flop(n: float) -> str:
+    return format_quantity(n, Dimension.FLOP) if n else "-"
+
+
+def render_estimate(e: Estimate, console: Any, show_ops: bool = True) -> None:
+    from rich.table import Table
+
+    s = e.scenario
+    console.print(
+        f"[bold]{s.name}[/bold]: {s.model.name} on {s.cluster.name} "
+        f"({s.cluster.device.name}, {s.cluster.device.ranks_per_device} ranks per device)"
+    )
+    if s.overrides:
+        console.print("overrides: " + ", ".join(s.overrides))
+    for p in (e.prefill, e.decode):
+        if p is None:
+            continue
+        rec = phase_record(p)
+        summary = Table(
+            title=f"{p.phase}: summary (per device)", show_header=False, title_justify="left"
+        )
+        summary.add_column("quantity")
+        summary.add_column("value", justify="right")
+        summary.add_row("throughput", f"{rec['throughput_tokens_per_s_per_device']:,.0f} tokens/s")
+        if p.tpot_s is not None:
+            summary.add_row("TPOT", _t(rec["tpot_s"]))
+            summary.add_row("batch", f"{rec['batch_per_device']:g} sequences")
+            summary.add_row("tokens emitted per step", f"{rec['tokens_emitted_per_step']:.3g}")
+            summary.add_row("step time", _t(rec["step_time_s"]))
+        else:
+            summary.add_row("batch", f"{rec['batch_per_device']:,.0f} tokens")
+            summary.add_row("batch time (TTFT of the batch)", _t(rec["step_time_s"]))
+        summary.add_row("microbatches", str(p.microbatches))
+        used, cap = rec["memory_bytes_per_device"], rec["memory_capacity_bytes_per_device"]
+        parts = ", ".join(
+            f"{k} {_b(v)}" for k, v in rec["memory_breakdown_bytes_per_device"].items()
+        )
+        summary.add_row("memory", f"{_b(used)} of {_b(cap)} ({100 * used / cap:.0f} %): {parts}")
+        console.print(summary)
+
+        layers = Table(title=f"{p.phase}: layers", title_justify="left")
+        for col in ("layer", "count", "time each", "total", "share"):
+            layers.add_column(col, justify="left" if col == "layer" else "right")
+        step = rec["step_time_s"]
+        for layer in rec["layers"]:
+            total = layer["time_s"] * layer["count"]
+            layers.add_row(
+                layer["name"],
+                str(layer["count"]),
+                _t(layer["time_s"]),
+                _t(total),
+                f"{100 * total / step:.1f} %",
+            )
+        console.print(layers)
+        if show_ops:
+            _render_ops(p, rec, console)
+
+
+def _render_ops(p: PhaseResult, rec: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
+    layer_time = {layer["name"]: layer["time_s"] for layer in rec["layers"]}
+    ops = Table(
+        title=f"{p.phase}: ops per rank (one microbatch; a layer runs each {p.microbatches}x)",
+        title_justify="left",
+    )
+    for col in (
+        "op",
+        "stream",
+        "FLOP",
+        "weights",
+        "act",
+        "KV",
+        "sent",
+        "compute",
+        "memory",
+        "comm",
+        "time",
+        "bound",
+        "share",
+    ):
+        ops.add_column(col, justify="left" if col in ("op", "stream", "bound") else "right")
+    for op in rec["ops"]:
+        per_layer = op["time_s"] * op["runs_per_layer"]
+        share = per_layer / layer_time[op["layer"]] if layer_time.get(op["layer"]) else 0.0
+        ops.add_row(
+            op["name"],
+            op["stream"],
+            _flop(op["flop"]),
+            _b(op["weight_bytes"]),
+            _b(op["act_bytes"]),
+            _b(op["kv_bytes"]),
+            _b(op["comm_bytes"]),
+            _t(op["compute_s"]) if op["compute_s"] else "-",
+            _t(op["memory_s"]) if op["memory_s"] else "-",
+            _t(op["comm_s"]) if op["comm_s"] else "-",
+            _t(op["time_s"]),
+            op["bound"],
+            f"{100 * share:.0f} %",
+        )
+    console.print(ops)
+
+
+VALIDATION_SCHEMA = "cmperf.validate/1"
+
+
+def _show(value: float, unit: str) -> str:
+    if unit == "s":
+        return _t(value)
+    if abs(value) < 1:
+        return f"{100 * value:+.1f} %"
+    return f"{value:,.0f}"
+
+
+def validation_record(outcomes: list[Any]) -> dict[str, Any]:
+    return {
+        "schema": VALIDATION_SCHEMA,
+        "points": [
+            {
+                "id": o.point.id,
+                "what": o.point.what,
+                "source": o.point.source,
+                "kind": o.point.kind,
+                "predicted": o.predicted,
+                "published": o.point.published,
+                "error": o.error,
+                "tolerance": o.point.tolerance,
+                "range": None if o.point.low is None else [o.point.low, o.point.high],
+                "ok": o.ok,
+            }
+            for o in outcomes
+        ],
+        "passed": sum(o.ok for o in outcomes),
+        "failed": sum(not o.ok for o in outcomes),
+    }
+
+
+def render_validation(outcomes: list[Any], console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title="cmperf validate: predictions vs the paper (arXiv 2506.12708)", title_justify="left"
+    )
+    for col in ("point", "source", "predicted", "published", "error", "bound", "ok"):
+        table.add_column(col, justify="left" if col in ("point", "source") else "right")
+    for o in outcomes:
+        p = o.point
+        if p.kind == "ratio":
+            error = f"{100 * o.error:+.1f} pt"
+            bound = f"[{100 * p.low:+.0f}, {100 * p.high:+.0f}] %"
+        else:
+            error = f"{100 * o.error:+.1f} %"
+            bound = f"±{100 * p.tolerance:.0f} %"
+        table.add_row(
+            p.what,
+            p.source.split(":")[0],
+            _show(o.predicted, p.unit),
+            _show(p.published, p.unit),
+            error,
+            bound,
+            "[green]yes[/green]" if o.ok else "[red]no[/red]",
+        )
+    console.print(table)
+    passed = sum(o.ok for o in outcomes)
+    console.print(f"{passed} of {len(outcomes)} points within bounds")

@@ -1,0 +1,85 @@
+"""Costs -> layer, microbatch and step times: streams, overlap and microbatch pipelining.
+
+One mechanism covers every kind of overlap. Each op runs on the stream that owns its path
+(attention, moe, ffn, comm); consecutive ops of one stream form a task. A layer is the same
+chain of tasks for every microbatch. Tasks are issued in the order (layer, position in the
+chain, microbatch), each starting when its stream is free and its microbatch's previous task
+has finished: a small list schedule. With one stream it is plain sequential execution; with
+an attention stream and an MoE stream it is CloudMatrix decode's two-stream pipeline; with a
+compute stream and a DMA stream it is prefill's communication hidden behind the other
+microbatch's compute (and GPU two-batch overlap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .cost import Cost
+from .formulas import maximum
+from .ops import Op
+from .specs.scenario import Stream
+
+
+@dataclass(frozen=True)
+class Task:
+    stream: str
+    ops: tuple[tuple[Op, Cost], ...]
+
+    @property
+    def time_s(self) -> Any:
+        return sum((c.total_s for _, c in self.ops), 0.0)
+
+
+def stream_of(op: Op, streams: tuple[Stream, ...]) -> Stream:
+    for stream in streams:
+        if op.path in stream.paths:
+            return stream
+    return streams[0]
+
+
+def chain(costed: list[tuple[Op, Cost, Stream]]) -> list[Task]:
+    """Group consecutive ops of the same stream into tasks."""
+    tasks: list[Task] = []
+    for op, cost, stream in costed:
+        if tasks and tasks[-1].stream == stream.name:
+            tasks[-1] = Task(stream.name, (*tasks[-1].ops, (op, cost)))
+        else:
+            tasks.append(Task(stream.name, ((op, cost),)))
+    return tasks
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """When each task of each microbatch ran: (layer, task index, microbatch, start, end)."""
+
+    layer_end_s: tuple[Any, ...]
+    events: tuple[tuple[int, int, int, Any, Any], ...]
+
+    @property
+    def makespan_s(self) -> Any:
+        return self.layer_end_s[-1] if self.layer_end_s else 0.0
+
+    def layer_times_s(self) -> list[Any]:
+        starts = (0.0, *self.layer_end_s[:-1])
+        return [end - start for start, end in zip(starts, self.layer_end_s, strict=True)]
+
+
+def simulate(layers: list[list[Task]], microbatches: int, keep_events: bool = False) -> Timeline:
+    """List-schedule `layers` (each a chain of tasks, the same for every microbatch)."""
+    stream_free: dict[str, Any] = {}
+    ready: list[Any] = [0.0] * microbatches
+    layer_end: list[Any] = []
+    events: list[tuple[int, int, int, Any, Any]] = []
+    for index, tasks in enumerate(layers):
+        for position, task in enumerate(tasks):
+            duration = task.time_s
+            for mb in range(microbatches):
+                start = maximum(stream_free.get(task.stream, 0.0), ready[mb])
+                end = start + duration
+                stream_free[task.stream] = end
+                ready[mb] = end
+                if keep_events:
+                    events.append((index, position, mb, start, end))
+        layer_end.append(maximum(*ready) if microbatches > 1 else ready[0])
+    return Timeline(tuple(layer_end), tuple(events))

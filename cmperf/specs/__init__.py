@@ -1,0 +1,174 @@
+"""Load hardware, model and scenario specs from YAML, by name or by path."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import SpecError
+from .hardware import Cluster, Device, read_cluster, read_device
+from .model import ModelSpec, read_model
+from .reader import Reader, did_you_mean, load_yaml
+from .scenario import Scenario, read_decode, read_prefill, read_quantization
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+KINDS = {"hardware": "hardware_specs", "model": "model_specs", "scenario": "scenarios"}
+
+__all__ = ["Cluster", "Device", "ModelSpec", "Scenario", "available", "load_scenario", "resolve"]
+
+
+def _search_dirs(kind: str, near: Path | None) -> list[Path]:
+    folder = KINDS[kind]
+    dirs = []
+    if near is not None:
+        dirs += [near / folder, near.parent / folder]
+    dirs += [Path.cwd() / folder, PACKAGE_DIR / folder]
+    unique: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d.resolve() not in [u.resolve() for u in unique]:
+            unique.append(d)
+    return unique
+
+
+def available(kind: str, near: Path | None = None) -> list[str]:
+    names = {p.stem for d in _search_dirs(kind, near) for p in d.glob("*.yaml")}
+    return sorted(names)
+
+
+def resolve(kind: str, name: str, near: Path | None = None) -> Path:
+    """A spec given as a path, or as a name looked up in the spec folders."""
+    as_path = Path(name)
+    if as_path.suffix in (".yaml", ".yml") or "/" in name:
+        if near is not None and not as_path.is_absolute() and not as_path.exists():
+            candidate = near / as_path
+            if candidate.exists():
+                return candidate
+        return as_path
+    for d in _search_dirs(kind, near):
+        candidate = d / f"{name}.yaml"
+        if candidate.exists():
+            return candidate
+    names = available(kind, near)
+    raise LookupError(
+        f"unknown {kind} {name!r}{did_you_mean(name, names)}; available: "
+        f"{', '.join(names) or 'none'}"
+    )
+
+
+_CACHE: dict[tuple[str, Path], Any] = {}
+
+
+def _load_device(path: Path) -> Device:
+    key = ("device", path.resolve())
+    if key not in _CACHE:
+        r = Reader(load_yaml(path), str(path))
+        name = r.string("name")
+        r.string("kind", choices=["device"])
+        _CACHE[key] = read_device(r, name)
+        r.done()
+    return _CACHE[key]
+
+
+def _load_cluster(path: Path) -> Cluster:
+    key = ("cluster", path.resolve())
+    if key not in _CACHE:
+        r = Reader(load_yaml(path), str(path))
+        name = r.string("name")
+        r.string("kind", choices=["cluster"])
+        device_name = r.string("device")
+        try:
+            device_path = resolve("hardware", device_name, path.parent)
+        except LookupError as exc:
+            raise r.error("device", str(exc)) from None
+        cluster = read_cluster(r, name, _load_device(device_path))
+        # Informational blocks (caching tier, data-centre network) used by later phases.
+        r.raw("cpu_pool", None)
+        r.raw("vpc", None)
+        r.done()
+        _CACHE[key] = cluster
+    return _CACHE[key]
+
+
+def _load_model(path: Path) -> ModelSpec:
+    key = ("model", path.resolve())
+    if key not in _CACHE:
+        r = Reader(load_yaml(path), str(path))
+        spec = read_model(r, r.string("name"))
+        r.done()
+        _CACHE[key] = spec
+    return _CACHE[key]
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`decode.batch_per_device=8` -> ("decode.batch_per_device", 8); values are YAML scalars."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise SpecError("--set", text, "expected dotted.key=value, e.g. decode.batch_per_device=8")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        parsed = value
+    return key, parsed
+
+
+def apply_overrides(data: Any, overrides: list[str] | tuple[str, ...], file: str) -> Any:
+    data = copy.deepcopy(data)
+    for text in overrides:
+        key, value = parse_override(text)
+        node = data
+        parts = key.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            if not isinstance(node, dict):
+                raise SpecError(f"{file} (--set)", ".".join(parts[:depth]), "is not a mapping")
+            node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise SpecError(f"{file} (--set)", ".".join(parts[:-1]), "is not a mapping")
+        node[parts[-1]] = value
+    return data
+
+
+def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    try:
+        path = resolve("scenario", name)
+    except LookupError as exc:
+        raise SpecError(name, "", str(exc)) from None
+    raw = load_yaml(path)
+    label = str(path) + (" (with --set)" if overrides else "")
+    if isinstance(raw, dict):
+        raw = apply_overrides(raw, overrides, str(path))
+    r = Reader(raw, label)
+    try:
+        cluster = _load_cluster(resolve("hardware", r.string("hardware"), path.parent))
+    except LookupError as exc:
+        raise r.error("hardware", str(exc)) from None
+    try:
+        model = _load_model(resolve("model", r.string("model"), path.parent))
+    except LookupError as exc:
+        raise r.error("model", str(exc)) from None
+    quant = read_quantization(r.sub("quantization"))
+    decode = read_decode(r.sub("decode"), cluster, model) if r.has("decode") else None
+    prefill = read_prefill(r.sub("prefill"), cluster, model) if r.has("prefill") else None
+    if decode is None and prefill is None:
+        raise r.error("decode", "a scenario needs a decode or a prefill section (or both)")
+    scenario = Scenario(
+        name=r.string("name", path.stem),
+        file=str(path),
+        description=r.string("description", ""),
+        cluster=cluster,
+        model=model,
+        quantization=quant,
+        decode=decode,
+        prefill=prefill,
+        overrides=tuple(overrides),
+    )
+    r.raw("source", None)
+    r.raw("decode", None)
+    r.raw("prefill", None)
+    r.done(
+        ["name", "description", "source", "hardware", "model", "quantization", "decode", "prefill"]
+    )
+    return scenario

@@ -1,0 +1,199 @@
+"""Hardware specs: one accelerator (device) and the cluster that joins many of them.
+
+The rank is the smallest independently scheduled unit: a die on Ascend 910C (two per package),
+a GPU elsewhere. Reports are per device (package); ranks appear where they matter.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from ..quant import DType
+from ..units import Dimension
+from .reader import Reader
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """A number with the measurement or document it comes from."""
+
+    value: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str
+    cores: int
+    peak_flop_per_s: dict[DType, float]
+
+
+COMPUTE_EFFICIENCIES = ("gemm", "attention", "vector")
+MEMORY_EFFICIENCIES = ("hbm",)
+COMM_OVERHEADS = ("dispatch_s", "combine_s", "per_peer_s")
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    source: str
+    file: str
+    ranks_per_device: int
+    engines: dict[str, Engine]
+    hbm_capacity_bytes: float
+    hbm_bandwidth_bytes_per_s: float
+    compute_efficiency: dict[str, Sourced]
+    memory_efficiency: dict[str, Sourced]
+    comm_overhead: dict[str, Sourced]
+    # True where a stream that owns a share of the cores also gets only that share of the HBM
+    # bandwidth (each core's DMA engine moves its own operands), False where any stream can
+    # draw on the whole memory system.
+    hbm_bandwidth_follows_cores: Sourced
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One level of the interconnect: groups of up to `ranks` ranks talk at this speed."""
+
+    name: str
+    ranks: int
+    bandwidth_bytes_per_s: float
+    latency_s: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    source: str
+    file: str
+    device: Device
+    nodes: int
+    devices_per_node: int
+    scale_up: tuple[Tier, ...]
+    scale_out: Tier
+    extras: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ranks_per_node(self) -> int:
+        return self.devices_per_node * self.device.ranks_per_device
+
+    @property
+    def devices(self) -> int:
+        return self.nodes * self.devices_per_node
+
+    def tier_for(self, group_ranks: int) -> Tier:
+        """The innermost tier whose domain holds a group of `group_ranks` consecutive ranks."""
+        for tier in self.scale_up:
+            if group_ranks <= tier.ranks:
+                return tier
+        return self.scale_out
+
+
+def _sourced(r: Reader, key: str, dimension: Dimension | None = None, high: float = 1.0) -> Sourced:
+    s = r.sub(key)
+    if dimension is None:
+        value = s.number("value", low=0.0, high=high, low_open=True)
+    else:
+        value = s.quantity("value", dimension)
+    source = s.string("source")
+    s.done(["value", "source"])
+    return Sourced(value, source)
+
+
+def _sourced_block(
+    r: Reader, key: str, names: tuple[str, ...], dimension: Dimension | None = None
+) -> dict[str, Sourced]:
+    block = r.sub(key)
+    out = {name: _sourced(block, name, dimension) for name in block.names() if name in names}
+    for name in names:
+        if name not in out:
+            raise block.error(name, "missing required key")
+    block.done(list(names))
+    return out
+
+
+def read_device(r: Reader, name: str) -> Device:
+    ranks = r.integer("ranks_per_device")
+    engines: dict[str, Engine] = {}
+    er = r.sub("engines")
+    for engine_name in er.names():
+        e = er.sub(engine_name)
+        peaks = e.sub("peak")
+        peak = {}
+        for dtype in peaks.names():
+            if dtype not in DType.__members__.values():
+                raise peaks.error(
+                    dtype, f"unknown number format; expected one of {', '.join(DType)}"
+                )
+            peak[DType(dtype)] = peaks.quantity(dtype, Dimension.FLOP_RATE)
+        engines[engine_name] = Engine(engine_name, e.integer("cores"), peak)
+        e.done(["cores", "peak"])
+    for required in ("cube", "vector"):
+        if required not in engines:
+            raise er.error(required, "missing required engine")
+    hbm = r.sub("hbm")
+    capacity = hbm.quantity("capacity", Dimension.BYTES)
+    bandwidth = hbm.quantity("bandwidth", Dimension.BANDWIDTH)
+    hbm.done(["capacity", "bandwidth"])
+    eff = r.sub("efficiency")
+    compute = _sourced_block(eff, "compute", COMPUTE_EFFICIENCIES)
+    memory = _sourced_block(eff, "memory", MEMORY_EFFICIENCIES)
+    follows = eff.sub("hbm_bandwidth_follows_cores")
+    follows_value = follows.raw("value")
+    if not isinstance(follows_value, bool):
+        raise follows.error("value", f"expected true or false, got {follows_value!r}")
+    follows_sourced = Sourced(float(follows_value), follows.string("source"))
+    follows.done(["value", "source"])
+    eff.done(["compute", "memory", "hbm_bandwidth_follows_cores"])
+    overhead = _sourced_block(r, "comm_overhead", COMM_OVERHEADS, Dimension.TIME)
+    return Device(
+        name=name,
+        source=r.string("source"),
+        file=r.file,
+        ranks_per_device=ranks,
+        engines=engines,
+        hbm_capacity_bytes=capacity,
+        hbm_bandwidth_bytes_per_s=bandwidth,
+        compute_efficiency=compute,
+        memory_efficiency=memory,
+        comm_overhead=overhead,
+        hbm_bandwidth_follows_cores=follows_sourced,
+    )
+
+
+def _tier(r: Reader, key: str, name: str) -> Tier:
+    t = r.sub(key)
+    tier = Tier(
+        name=name,
+        ranks=t.integer("ranks"),
+        bandwidth_bytes_per_s=t.quantity("bandwidth", Dimension.BANDWIDTH),
+        latency_s=t.quantity("latency", Dimension.TIME),
+        source=t.string("source"),
+    )
+    t.done(["ranks", "bandwidth", "latency", "source"])
+    return tier
+
+
+def read_cluster(r: Reader, name: str, device: Device) -> Cluster:
+    tiers_reader = r.sub("scale_up")
+    tiers = tuple(_tier(tiers_reader, k, k) for k in tiers_reader.names())
+    if not tiers:
+        raise r.error("scale_up", "expected at least one tier")
+    for inner, outer in itertools.pairwise(tiers):
+        if outer.ranks <= inner.ranks:
+            raise tiers_reader.error(
+                outer.name,
+                f"ranks must grow outwards ({outer.ranks} <= {inner.ranks} of {inner.name!r})",
+            )
+    return Cluster(
+        name=name,
+        source=r.string("source"),
+        file=r.file,
+        device=device,
+        nodes=r.integer("nodes"),
+        devices_per_node=r.integer("devices_per_node"),
+        scale_up=tiers,
+        scale_out=_tier(r, "scale_out", "scale_out"),
+    )

@@ -1,0 +1,250 @@
+"""Scenarios: the run (phase, batch, lengths, parallelism, quantization) on hardware."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..quant import DType
+from .hardware import Cluster
+from .model import ModelSpec
+from .reader import Reader
+
+PATHS = ("attention", "moe", "ffn", "comm")
+QUANT_KEYS = ("weights", "activations", "kv_cache", "dispatch", "combine", "attention", "head")
+_QUANT_DEFAULTS = {"attention": "bf16", "head": "bf16"}
+
+
+@dataclass(frozen=True)
+class Quantization:
+    weights: DType
+    activations: DType
+    kv_cache: DType
+    dispatch: DType
+    combine: DType
+    attention: DType  # compute format of core attention (scores and values)
+    head: DType  # embedding and LM head weights
+
+    @property
+    def gemm(self) -> DType:
+        """Format linear layers compute in: the wider of weights and activations."""
+        return max(self.weights, self.activations, key=lambda d: d.bytes)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A stream of work that owns a share of the cores and runs ops of the listed paths."""
+
+    name: str
+    paths: tuple[str, ...]
+    cube_share: float
+    vector_share: float
+
+
+@dataclass(frozen=True)
+class Placement:
+    ep: int
+    redundant_experts: int
+    shared_expert_replicas: int
+    expert_imbalance: float
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    devices: int
+    placement: Placement
+    microbatches: int
+    streams: tuple[Stream, ...]
+
+
+@dataclass(frozen=True)
+class Decode(Phase):
+    batch_per_device: float
+    kv_len: int
+    mtp_draft_tokens: int
+    mtp_acceptance: tuple[float, ...]
+
+    @property
+    def tokens_emitted_per_step(self) -> float:
+        """1 + expected accepted drafts (ref §3.1: 1 draft at 70 % gives 1.7)."""
+        return 1.0 + sum(self.mtp_acceptance)
+
+
+@dataclass(frozen=True)
+class Prefill(Phase):
+    tokens_per_device: float
+    input_len: int
+    attention_tp: int
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    file: str
+    description: str
+    cluster: Cluster
+    model: ModelSpec
+    quantization: Quantization
+    decode: Decode | None
+    prefill: Prefill | None
+    overrides: tuple[str, ...] = field(default=())
+
+    @property
+    def phases(self) -> list[Phase]:
+        return [p for p in (self.prefill, self.decode) if p is not None]
+
+
+def read_quantization(r: Reader) -> Quantization:
+    formats = [d.value for d in DType]
+    values = {
+        k: DType(r.string(k, _QUANT_DEFAULTS.get(k, ...), choices=formats)) for k in QUANT_KEYS
+    }
+    r.done(list(QUANT_KEYS))
+    return Quantization(**values)
+
+
+def _streams(r: Reader, cluster: Cluster, microbatches: int) -> tuple[Stream, ...]:
+    engines = cluster.device.engines
+    whole = (Stream("main", PATHS, 1.0, 1.0),)
+    if "streams" not in r.data:
+        r.raw("streams", None)
+        return whole
+    sr = r.sub("streams")
+    streams = []
+    claimed: dict[str, str] = {}
+    cube_total = vector_total = 0
+    for name in sr.names():
+        s = sr.sub(name)
+        paths = s.raw("paths")
+        if not isinstance(paths, list) or not paths or any(p not in PATHS for p in paths):
+            raise s.error("paths", f"expected a list drawn from {', '.join(PATHS)}, got {paths!r}")
+        for p in paths:
+            if p in claimed:
+                raise s.error("paths", f"path {p!r} already runs on stream {claimed[p]!r}")
+            claimed[p] = name
+        cube = s.integer("cube_cores", 0, low=0, high=engines["cube"].cores)
+        vector = s.integer("vector_cores", 0, low=0, high=engines["vector"].cores)
+        s.done(["paths", "cube_cores", "vector_cores"])
+        cube_total += cube
+        vector_total += vector
+        streams.append(
+            Stream(
+                name, tuple(paths), cube / engines["cube"].cores, vector / engines["vector"].cores
+            )
+        )
+    missing = [p for p in PATHS if p not in claimed]
+    if missing:
+        raise sr.error(next(iter(sr.data), ""), f"no stream runs path(s) {', '.join(missing)}")
+    if cube_total > engines["cube"].cores or vector_total > engines["vector"].cores:
+        raise r.error(
+            "streams",
+            f"streams claim {cube_total} cube and {vector_total} vector cores; "
+            f"the rank has {engines['cube'].cores} and {engines['vector'].cores}",
+        )
+    for stream in streams:
+        needs_cube = any(p != "comm" for p in stream.paths)
+        if needs_cube and (stream.cube_share == 0 or stream.vector_share == 0):
+            raise sr.error(stream.name, "a stream that computes needs cube_cores and vector_cores")
+    # One microbatch leaves nothing to overlap: every op gets the whole rank.
+    return tuple(streams) if microbatches > 1 else whole
+
+
+def _placement(r: Reader, model: ModelSpec, ranks: int) -> Placement:
+    ep = r.integer("ep", ranks)
+    redundant = r.integer("redundant_experts", 0, low=0)
+    shared = r.integer("shared_expert_replicas", ep if model.moe.shared_experts else 0, low=0)
+    imbalance = r.number("expert_imbalance", 1.0, low=1.0, high=1e3)
+    if ranks % ep:
+        raise r.error("ep", f"ep {ep} does not divide the {ranks} ranks of the phase")
+    instances = model.moe.routed_experts + redundant + (shared if shared != ep else 0)
+    if shared == ep:
+        if instances % ep:
+            raise r.error(
+                "ep",
+                f"{model.moe.routed_experts} routed + {redundant} redundant experts "
+                f"do not divide evenly over ep {ep}",
+            )
+    elif instances % ep or shared % (instances // ep):
+        raise r.error(
+            "ep",
+            f"{model.moe.routed_experts} routed + {redundant} redundant + {shared} "
+            f"shared-expert replicas do not place evenly over ep {ep}",
+        )
+    if model.moe.shared_experts == 0 and shared:
+        raise r.error("shared_expert_replicas", "the model has no shared expert")
+    if model.moe.shared_experts and shared == 0:
+        raise r.error(
+            "shared_expert_replicas", "the model's shared expert needs at least 1 replica"
+        )
+    return Placement(ep, redundant, shared, imbalance)
+
+
+def _ranks(r: Reader, cluster: Cluster) -> tuple[int, int]:
+    devices = r.integer("devices", high=cluster.devices)
+    return devices, devices * cluster.device.ranks_per_device
+
+
+def read_decode(r: Reader, cluster: Cluster, model: ModelSpec) -> Decode:
+    devices, ranks = _ranks(r, cluster)
+    placement = _placement(r, model, ranks)
+    microbatches = r.integer("microbatches", 1, high=2)
+    mtp = r.sub("mtp", {})
+    drafts = mtp.integer("draft_tokens", 0, low=0, high=8)
+    if drafts and not model.mtp_modules:
+        raise mtp.error("draft_tokens", f"model {model.name} has no MTP module")
+    acceptance_raw = mtp.raw("acceptance", 0.0)
+    if isinstance(acceptance_raw, list):
+        if len(acceptance_raw) < drafts:
+            raise mtp.error(
+                "acceptance", f"expected {drafts} per-depth acceptances, got {len(acceptance_raw)}"
+            )
+        acceptance = tuple(_probability(mtp, a) for a in acceptance_raw[:drafts])
+    else:
+        a = mtp.number("acceptance", 0.0, high=1.0)
+        acceptance = (a,) * drafts
+    mtp.done(["draft_tokens", "acceptance"])
+    batch = r.number("batch_per_device", low=0.0, high=1e6, low_open=True)
+    decode = Decode(
+        name="decode",
+        devices=devices,
+        placement=placement,
+        microbatches=microbatches,
+        streams=_streams(r, cluster, microbatches),
+        batch_per_device=batch,
+        kv_len=r.integer("kv_len"),
+        mtp_draft_tokens=drafts,
+        mtp_acceptance=acceptance,
+    )
+    r.done()
+    return decode
+
+
+def _probability(r: Reader, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise r.error("acceptance", f"expected probabilities in [0, 1], got {value!r}")
+    return float(value)
+
+
+def read_prefill(r: Reader, cluster: Cluster, model: ModelSpec) -> Prefill:
+    devices, ranks = _ranks(r, cluster)
+    placement = _placement(r, model, ranks)
+    microbatches = r.integer("microbatches", 1, high=2)
+    tp = r.integer("attention_tp", 1)
+    if ranks % tp or model.attention.heads % tp:
+        raise r.error(
+            "attention_tp",
+            f"attention_tp {tp} must divide the {ranks} ranks and the "
+            f"{model.attention.heads} heads",
+        )
+    prefill = Prefill(
+        name="prefill",
+        devices=devices,
+        placement=placement,
+        microbatches=microbatches,
+        streams=_streams(r, cluster, microbatches),
+        tokens_per_device=r.number("tokens_per_device", low=0.0, high=1e9, low_open=True),
+        input_len=r.integer("input_len"),
+        attention_tp=tp,
+    )
+    r.done()
+    return prefill

@@ -1,0 +1,177 @@
+"""Validation: the paper's published measurements, predicted from specs and compared.
+
+Points live in a data file (validation/cloudmatrix384.yaml), each with its source and the
+tolerance it is held to. Three kinds:
+- estimate: one figure of `cmperf estimate SCENARIO --set ...` (dotted path into its JSON);
+- ratio: the change of a figure between two override sets (ablations), held to a range;
+- exchange: one MoE dispatch or combine microbenchmark (ref §4.4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError
+from .quant import DType
+from .specs import PACKAGE_DIR, _load_cluster, _load_model, resolve
+from .specs.reader import Reader, load_yaml
+from .units import Dimension, parse_quantity
+
+DEFAULT_FILE = PACKAGE_DIR / "validation" / "cloudmatrix384.yaml"
+KINDS = ("estimate", "ratio", "exchange")
+
+
+@dataclass(frozen=True)
+class Point:
+    id: str
+    what: str
+    source: str
+    kind: str
+    published: float
+    tolerance: float | None  # relative, for estimate and exchange
+    low: float | None  # accepted range, for ratio
+    high: float | None
+    spec: dict[str, Any]
+    unit: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    point: Point
+    predicted: float
+
+    @property
+    def error(self) -> float:
+        """Relative error for figures; difference in the change for ratios."""
+        if self.point.kind == "ratio":
+            return self.predicted - self.point.published
+        return self.predicted / self.point.published - 1.0
+
+    @property
+    def ok(self) -> bool:
+        p = self.point
+        if p.kind == "ratio":
+            return p.low <= self.predicted <= p.high
+        return abs(self.error) <= p.tolerance
+
+
+def _published(r: Reader, unit: str) -> float:
+    value = r.raw("published")
+    if unit == "s":
+        try:
+            return parse_quantity(value, Dimension.TIME)
+        except ValueError as exc:
+            raise r.error("published", str(exc)) from None
+    return r.number("published", low=-1e12, high=1e12)
+
+
+def load_points(path: Path = DEFAULT_FILE) -> list[Point]:
+    top = Reader(load_yaml(path), str(path))
+    top.raw("source", None)
+    raw_points = top.raw("points")
+    top.done(["source", "points"])
+    if not isinstance(raw_points, list):
+        raise SpecError(str(path), "points", "expected a list of validation points")
+    points = []
+    for i, raw in enumerate(raw_points):
+        r = Reader(raw, str(path), f"points[{i}]")
+        kind = r.string("kind", choices=list(KINDS))
+        metric = r.string("metric", "exchange_s" if kind == "exchange" else ...)
+        unit = "s" if metric.endswith("_s") and kind != "ratio" else ""
+        spec: dict[str, Any] = {"metric": metric}
+        low = high = tolerance = None
+        if kind == "ratio":
+            rng = r.raw("range")
+            if not (isinstance(rng, list) and len(rng) == 2):
+                raise r.error("range", f"expected [low, high], got {rng!r}")
+            low, high = (float(x) for x in rng)
+        else:
+            tolerance = r.number("tolerance", high=1.0, low_open=True)
+        if kind in ("estimate", "ratio"):
+            spec["scenario"] = r.string("scenario")
+            spec["set"] = tuple(r.raw("set", []))
+        if kind == "ratio":
+            spec["baseline_set"] = tuple(r.raw("baseline_set", []))
+        if kind == "exchange":
+            spec.update(
+                hardware=r.string("hardware"),
+                model=r.string("model"),
+                op=r.string("op", choices=["dispatch", "combine"]),
+                ep=r.integer("ep"),
+                tokens_per_rank=r.number("tokens_per_rank"),
+                top_k=r.integer("top_k"),
+                dtype=r.string("dtype", choices=[d.value for d in DType]),
+            )
+        point = Point(
+            id=r.string("id"),
+            what=r.string("what"),
+            source=r.string("source"),
+            kind=kind,
+            published=_published(r, unit),
+            tolerance=tolerance,
+            low=low,
+            high=high,
+            spec=spec,
+            unit=unit,
+        )
+        r.done()
+        points.append(point)
+    return points
+
+
+def metric_value(record: dict[str, Any], metric: str) -> float:
+    """`decode.tpot_s` or `decode.layers.moe.time_s` (list items are found by name)."""
+    node: Any = record
+    for part in metric.split("."):
+        if isinstance(node, list):
+            node = next((item for item in node if item.get("name") == part), None)
+        elif isinstance(node, dict):
+            node = node.get(part)
+        if node is None:
+            raise KeyError(f"metric {metric!r}: no {part!r} in the estimate")
+    return float(node)
+
+
+def _estimate_record(scenario: str, overrides: tuple[str, ...], cache: dict) -> dict[str, Any]:
+    from .api import estimate
+    from .report import estimate_record
+
+    key = (scenario, overrides)
+    if key not in cache:
+        cache[key] = estimate_record(estimate(scenario, overrides))
+    return cache[key]
+
+
+def evaluate(point: Point, cache: dict | None = None) -> Outcome:
+    cache = {} if cache is None else cache
+    spec = point.spec
+    if point.kind == "estimate":
+        value = metric_value(_estimate_record(spec["scenario"], spec["set"], cache), spec["metric"])
+    elif point.kind == "ratio":
+        new = metric_value(_estimate_record(spec["scenario"], spec["set"], cache), spec["metric"])
+        old = metric_value(
+            _estimate_record(spec["scenario"], spec["baseline_set"], cache), spec["metric"]
+        )
+        value = new / old - 1.0
+    else:
+        from .api import exchange_time_s
+
+        cluster = _load_cluster(resolve("hardware", spec["hardware"]))
+        model = _load_model(resolve("model", spec["model"]))
+        value = exchange_time_s(
+            cluster,
+            spec["op"],
+            spec["ep"],
+            spec["tokens_per_rank"],
+            spec["top_k"],
+            model,
+            DType(spec["dtype"]),
+        )
+    return Outcome(point, value)
+
+
+def run(path: Path = DEFAULT_FILE) -> list[Outcome]:
+    cache: dict = {}
+    return [evaluate(p, cache) for p in load_points(path)]
