@@ -9,6 +9,7 @@ from .build import (
     Layer,
     decode_attention_ops,
     dense_ffn_ops,
+    embedding_op,
     expert_tokens_per_rank,
     head_ops,
     moe_exchange,
@@ -151,7 +152,9 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
     layers = [layer for layer in layers if layer.count]
     stack = _run_stack(s, layers, d.streams, mb)
     head = _costed(
-        s, head_ops(m, q, seqs_rank * step_tokens, seqs_rank * step_tokens), (WHOLE_RANK,)
+        s,
+        [embedding_op(m, q, seqs_rank * step_tokens), *head_ops(m, q, seqs_rank * step_tokens)],
+        (WHOLE_RANK,),
     )
     head_s = _serial_time(head)
     ops = [
@@ -174,7 +177,7 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
             ),
         )
         mtp_stack = _run_stack(s, [mtp_layer], d.streams, mb)
-        mtp_head = _costed(s, head_ops(m, q, 0.0, seqs_rank), (WHOLE_RANK,))
+        mtp_head = _costed(s, head_ops(m, q, seqs_rank), (WHOLE_RANK,))
         mtp_pass_s = mtp_stack.makespan_s + _serial_time(mtp_head)
         step_s = step_s + d.mtp_draft_tokens * mtp_pass_s
         ops += _results("decode", "mtp", mtp_stack.costed["mtp"], mb)
@@ -220,7 +223,9 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
     layers = [layer for layer in layers if layer.count]
     stack = _run_stack(s, layers, f.streams, mb)
     prompts_rank = tokens_rank / f.input_len
-    head = _costed(s, head_ops(m, q, tokens_rank, prompts_rank), (WHOLE_RANK,))
+    head = _costed(
+        s, [embedding_op(m, q, tokens_rank), *head_ops(m, q, prompts_rank)], (WHOLE_RANK,)
+    )
     head_s = _serial_time(head)
     batch_s = stack.makespan_s + head_s
     ops = [

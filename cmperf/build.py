@@ -312,22 +312,26 @@ def dense_ffn_ops(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
     ]
 
 
-def head_ops(model: ModelSpec, q: Quantization, tokens_in: Any, tokens_out: Any) -> list[Op]:
-    """Embedding lookup for the tokens that enter, final norm, LM head and sampling for those
-    that leave (all of them in decode, the last of each prompt in prefill)."""
+def embedding_op(model: ModelSpec, q: Quantization, tokens: Any) -> Op:
+    """Embedding lookup: one row of the table read and written per token entering the model."""
+    return Op(
+        "embedding",
+        "head",
+        engine=Engine.VECTOR,
+        kind="vector",
+        dtype=BF16,
+        act_bytes=tokens * model.hidden * q.head.bytes * 2,
+    )
+
+
+def head_ops(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
+    """Final norm, LM head and sampling for the tokens that leave the model (all of them in
+    decode, the last of each prompt in prefill)."""
     h, v = model.hidden, model.vocab
     return [
-        Op(
-            "embedding",
-            "head",
-            engine=Engine.VECTOR,
-            kind="vector",
-            dtype=BF16,
-            act_bytes=tokens_in * h * q.head.bytes * 2,
-        ),
-        elementwise("final_norm", "head", tokens_out * h, *RMSNORM),
-        gemm("lm_head", "head", tokens_out, h, v, q.head, BF16, q.head, 4.0),
-        elementwise("sampling", "head", tokens_out * v, *SAMPLING, dtype=BF16),
+        elementwise("final_norm", "head", tokens * h, *RMSNORM),
+        gemm("lm_head", "head", tokens, h, v, q.head, BF16, q.head, 4.0),
+        elementwise("sampling", "head", tokens * v, *SAMPLING, dtype=BF16),
     ]
 
 

@@ -53,7 +53,8 @@ def _main(
 def _console():
     from rich.console import Console
 
-    return Console(width=max(120, Console().width))
+    # Tables are wide; a pipe or a narrow terminal still gets them whole.
+    return Console(width=max(140, Console().width))
 
 
 def _fail(exc: Exception) -> None:

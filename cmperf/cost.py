@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from .errors import InfeasibleError
-from .formulas import maximum
+from .formulas import first, maximum
 from .formulas.comm import transfer_time_s
 from .formulas.roofline import compute_time_s, memory_time_s
 from .ops import CommKind, Engine, Op
@@ -33,7 +31,7 @@ class Cost:
     def bound(self) -> str:
         """compute, memory or comm: whichever term sets the time (first element of an array)."""
         terms = {"compute": self.compute_s, "memory": self.memory_s, "comm": self.comm_s}
-        return max(terms, key=lambda k: float(np.ravel(terms[k])[0]))
+        return max(terms, key=lambda k: first(terms[k]))
 
     def __add__(self, other: Cost) -> Cost:
         return Cost(

@@ -6,11 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from .build import Layer
 from .errors import InfeasibleError
-from .formulas import maximum
+from .formulas import largest, maximum
 from .quant import message_bytes_per_token
 from .specs.scenario import Phase, Scenario
 from .units import Dimension, format_quantity
@@ -80,13 +78,11 @@ def memory_use(
 
 
 def check_fits(use: MemoryUse, phase: str, ranks_per_device: int) -> None:
-    total = np.asarray(use.total_bytes)
-    if np.all(total <= use.capacity_bytes):
+    worst = largest(use.total_bytes)
+    if worst <= use.capacity_bytes:
         return
-    worst = float(np.max(total))
     parts = ", ".join(
-        f"{k} {format_quantity(float(np.max(v)), Dimension.BYTES)}"
-        for k, v in use.as_dict().items()
+        f"{k} {format_quantity(largest(v), Dimension.BYTES)}" for k, v in use.as_dict().items()
     )
     raise InfeasibleError(
         f"{phase}: memory exceeded: {format_quantity(worst, Dimension.BYTES)} per rank needed "

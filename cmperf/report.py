@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from . import __version__
 from .api import Estimate, OpResult, PhaseResult
+from .formulas import first
 from .units import Dimension, format_quantity
 
 ESTIMATE_SCHEMA = "cmperf.estimate/1"
 
 
 def _f(x: Any) -> float:
-    return float(np.ravel(x)[0]) if np.ndim(x) else float(x)
+    return first(x)
 
 
 def op_record(r: OpResult) -> dict[str, Any]:
@@ -151,20 +150,23 @@ def render_estimate(e: Estimate, console: Any, show_ops: bool = True) -> None:
 
 
 def _render_ops(p: PhaseResult, rec: dict[str, Any], console: Any) -> None:
+    from rich import box
     from rich.table import Table
 
     layer_time = {layer["name"]: layer["time_s"] for layer in rec["layers"]}
     ops = Table(
-        title=f"{p.phase}: ops per rank (one microbatch; a layer runs each {p.microbatches}x)",
+        title=f"{p.phase}: ops per rank, one microbatch (a layer runs each {p.microbatches}x)",
+        caption="ops identical to one listed for an earlier layer are not repeated; "
+        "--format json lists every op",
         title_justify="left",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
     )
     for col in (
         "op",
         "stream",
         "FLOP",
-        "weights",
-        "act",
-        "KV",
+        "bytes",
         "sent",
         "compute",
         "memory",
@@ -173,17 +175,23 @@ def _render_ops(p: PhaseResult, rec: dict[str, Any], console: Any) -> None:
         "bound",
         "share",
     ):
-        ops.add_column(col, justify="left" if col in ("op", "stream", "bound") else "right")
+        ops.add_column(
+            col, justify="left" if col in ("op", "stream", "bound") else "right", no_wrap=True
+        )
+    shown: set[tuple[str, float]] = set()
     for op in rec["ops"]:
+        key = (op["name"].rsplit(".", 1)[-1], op["time_s"])
+        if key in shown:
+            continue
+        shown.add(key)
         per_layer = op["time_s"] * op["runs_per_layer"]
         share = per_layer / layer_time[op["layer"]] if layer_time.get(op["layer"]) else 0.0
+        traffic = op["weight_bytes"] + op["act_bytes"] + op["kv_bytes"]
         ops.add_row(
-            op["name"],
+            op["name"].split(".", 1)[1],
             op["stream"],
             _flop(op["flop"]),
-            _b(op["weight_bytes"]),
-            _b(op["act_bytes"]),
-            _b(op["kv_bytes"]),
+            _b(traffic),
             _b(op["comm_bytes"]),
             _t(op["compute_s"]) if op["compute_s"] else "-",
             _t(op["memory_s"]) if op["memory_s"] else "-",

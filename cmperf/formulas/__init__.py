@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+# numpy is imported only when an argument is an array: a single estimate runs on floats, and
+# the command line starts faster without it.
+_SCALARS = (int, float)
 
 
 def _symbolic(*args: Any) -> bool:
@@ -16,10 +18,14 @@ def _symbolic(*args: Any) -> bool:
 
 
 def maximum(*args: Any) -> Any:
+    if all(isinstance(a, _SCALARS) for a in args):
+        return max(args)
     if _symbolic(*args):
         import sympy
 
         return sympy.Max(*args)
+    import numpy as np
+
     result = args[0]
     for a in args[1:]:
         result = np.maximum(result, a)
@@ -27,11 +33,33 @@ def maximum(*args: Any) -> Any:
 
 
 def minimum(*args: Any) -> Any:
+    if all(isinstance(a, _SCALARS) for a in args):
+        return min(args)
     if _symbolic(*args):
         import sympy
 
         return sympy.Min(*args)
+    import numpy as np
+
     result = args[0]
     for a in args[1:]:
         result = np.minimum(result, a)
     return result
+
+
+def first(x: Any) -> float:
+    """A float from a scalar, or the first element of an array (for labels such as `bound`)."""
+    if isinstance(x, _SCALARS):
+        return float(x)
+    import numpy as np
+
+    return float(np.ravel(x)[0])
+
+
+def largest(x: Any) -> float:
+    """The largest element of a scalar or an array."""
+    if isinstance(x, _SCALARS):
+        return float(x)
+    import numpy as np
+
+    return float(np.max(x))
