@@ -114,7 +114,7 @@ def validate(
         sys.stdout.write("\n")
     else:
         render_validation(outcomes, _console())
-    if not all(o.ok for o in outcomes):
+    if not all(o.as_expected for o in outcomes):
         raise typer.Exit(1)
 
 

@@ -22,6 +22,9 @@ class Cost:
     memory_s: Any
     comm_s: Any
     source: str = "analytic"
+    # Time the op occupies the rank's HBM at its full bandwidth: streams overlap their work,
+    # but together they cannot move more bytes than the memory system delivers.
+    hbm_s: Any = 0.0
 
     @property
     def total_s(self) -> Any:
@@ -39,11 +42,16 @@ class Cost:
             self.memory_s + other.memory_s,
             self.comm_s + other.comm_s,
             self.source,
+            self.hbm_s + other.hbm_s,
         )
 
     def scale(self, factor: Any) -> Cost:
         return Cost(
-            self.compute_s * factor, self.memory_s * factor, self.comm_s * factor, self.source
+            self.compute_s * factor,
+            self.memory_s * factor,
+            self.comm_s * factor,
+            self.source,
+            self.hbm_s * factor,
         )
 
 
@@ -82,10 +90,7 @@ def op_cost(op: Op, cluster: Cluster, stream: Stream) -> Cost:
     share = core_share(op, stream)
     compute_s = compute_time_s(op.flop, peak, device.compute_efficiency[op.kind].value, share)
     bandwidth_share = share if device.hbm_bandwidth_follows_cores.value else 1.0
-    memory_s = memory_time_s(
-        op.bytes,
-        device.hbm_bandwidth_bytes_per_s,
-        device.memory_efficiency["hbm"].value,
-        bandwidth_share,
-    )
-    return Cost(compute_s, memory_s, 0.0)
+    bandwidth, efficiency = device.hbm_bandwidth_bytes_per_s, device.memory_efficiency["hbm"].value
+    memory_s = memory_time_s(op.bytes, bandwidth, efficiency, bandwidth_share)
+    hbm_s = memory_time_s(op.bytes, bandwidth, efficiency, 1.0)
+    return Cost(compute_s, memory_s, 0.0, hbm_s=hbm_s)

@@ -229,6 +229,8 @@ def validation_record(outcomes: list[Any]) -> dict[str, Any]:
                 "tolerance": o.point.tolerance,
                 "range": None if o.point.low is None else [o.point.low, o.point.high],
                 "ok": o.ok,
+                "status": o.status,
+                "known_gap": o.point.known_gap,
             }
             for o in outcomes
         ],
@@ -243,7 +245,7 @@ def render_validation(outcomes: list[Any], console: Any) -> None:
     table = Table(
         title="cmperf validate: predictions vs the paper (arXiv 2506.12708)", title_justify="left"
     )
-    for col in ("point", "source", "predicted", "published", "error", "bound", "ok"):
+    for col in ("point", "source", "predicted", "published", "error", "bound", "status"):
         table.add_column(col, justify="left" if col in ("point", "source") else "right")
     for o in outcomes:
         p = o.point
@@ -260,8 +262,23 @@ def render_validation(outcomes: list[Any], console: Any) -> None:
             _show(p.published, p.unit),
             error,
             bound,
-            "[green]yes[/green]" if o.ok else "[red]no[/red]",
+            _STATUS_STYLE[o.status].format(o.status),
         )
     console.print(table)
     passed = sum(o.ok for o in outcomes)
-    console.print(f"{passed} of {len(outcomes)} points within bounds")
+    gaps: dict[str, list[str]] = {}
+    for o in outcomes:
+        if o.status == "gap":
+            gaps.setdefault(o.point.known_gap, []).append(o.point.id)
+    count = sum(len(ids) for ids in gaps.values())
+    console.print(f"{passed} of {len(outcomes)} points within bounds; {count} known gaps:")
+    for reason, ids in gaps.items():
+        console.print(f"- {', '.join(ids)}: {reason}")
+
+
+_STATUS_STYLE = {
+    "ok": "[green]{}[/green]",
+    "gap": "[yellow]{}[/yellow]",
+    "FAIL": "[bold red]{}[/bold red]",
+    "UNEXPECTED PASS": "[bold red]{}[/bold red]",
+}

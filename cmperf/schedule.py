@@ -30,6 +30,10 @@ class Task:
     def time_s(self) -> Any:
         return sum((c.total_s for _, c in self.ops), 0.0)
 
+    @property
+    def hbm_s(self) -> Any:
+        return sum((c.hbm_s for _, c in self.ops), 0.0)
+
 
 def stream_of(op: Op, streams: tuple[Stream, ...]) -> Stream:
     for stream in streams:
@@ -66,11 +70,17 @@ class Timeline:
 
 
 def simulate(layers: list[list[Task]], microbatches: int, keep_events: bool = False) -> Timeline:
-    """List-schedule `layers` (each a chain of tasks, the same for every microbatch)."""
+    """List-schedule `layers` (each a chain of tasks, the same for every microbatch).
+
+    A layer also lasts at least as long as its microbatches keep the shared HBM busy: where
+    overlapping streams would together move bytes faster than the memory system can, the layer
+    is stretched to that bound (every later task starts that much later).
+    """
     stream_free: dict[str, Any] = {}
     ready: list[Any] = [0.0] * microbatches
     layer_end: list[Any] = []
     events: list[tuple[int, int, int, Any, Any]] = []
+    previous_end: Any = 0.0
     for index, tasks in enumerate(layers):
         for position, task in enumerate(tasks):
             duration = task.time_s
@@ -81,5 +91,11 @@ def simulate(layers: list[list[Task]], microbatches: int, keep_events: bool = Fa
                 ready[mb] = end
                 if keep_events:
                     events.append((index, position, mb, start, end))
-        layer_end.append(maximum(*ready) if microbatches > 1 else ready[0])
+        scheduled_end = maximum(*ready) if microbatches > 1 else ready[0]
+        hbm_bound_end = previous_end + microbatches * sum((t.hbm_s for t in tasks), 0.0)
+        stretch = maximum(hbm_bound_end - scheduled_end, 0.0)
+        ready = [r + stretch for r in ready]
+        stream_free = {name: free + stretch for name, free in stream_free.items()}
+        previous_end = scheduled_end + stretch
+        layer_end.append(previous_end)
     return Timeline(tuple(layer_end), tuple(events))

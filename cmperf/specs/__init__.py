@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,29 +34,44 @@ def _search_dirs(kind: str, near: Path | None) -> list[Path]:
     return unique
 
 
-def available(kind: str, near: Path | None = None) -> list[str]:
-    names = {p.stem for d in _search_dirs(kind, near) for p in d.glob("*.yaml")}
-    return sorted(names)
+def _spec_kind(path: Path) -> str | None:
+    """The `kind:` a hardware spec declares (device or cluster), read without parsing it all."""
+    match = re.search(r"^kind:\s*(\w+)", path.read_text(encoding="utf-8"), re.MULTILINE)
+    return match.group(1) if match else None
 
 
-def resolve(kind: str, name: str, near: Path | None = None) -> Path:
-    """A spec given as a path, or as a name looked up in the spec folders."""
+def available(kind: str, near: Path | None = None, spec_kind: str | None = None) -> list[str]:
+    """Spec names of a folder kind; for hardware, optionally only devices or only clusters."""
+    paths = [p for d in _search_dirs(kind, near) for p in d.glob("*.yaml")]
+    if spec_kind is not None:
+        paths = [p for p in paths if _spec_kind(p) == spec_kind]
+    return sorted({p.stem for p in paths})
+
+
+def resolve(kind: str, name: str, near: Path | None = None, spec_kind: str | None = None) -> Path:
+    """A spec given as a path (relative to the referring file's folder first), or as a name
+    looked up in the spec folders."""
     as_path = Path(name)
     if as_path.suffix in (".yaml", ".yml") or "/" in name:
-        if near is not None and not as_path.is_absolute() and not as_path.exists():
-            candidate = near / as_path
-            if candidate.exists():
+        candidates = [as_path]
+        if near is not None and not as_path.is_absolute():
+            candidates.insert(0, near / as_path)
+        for candidate in candidates:
+            if candidate.is_file():
                 return candidate
-        return as_path
+        raise LookupError(f"file not found: {name}")
+    names = available(kind, near, spec_kind)
+    listed = f"available: {', '.join(names) or 'none'}"
     for d in _search_dirs(kind, near):
         candidate = d / f"{name}.yaml"
         if candidate.exists():
-            return candidate
-    names = available(kind, near)
-    raise LookupError(
-        f"unknown {kind} {name!r}{did_you_mean(name, names)}; available: "
-        f"{', '.join(names) or 'none'}"
-    )
+            found = _spec_kind(candidate) if spec_kind else None
+            if found == spec_kind:
+                return candidate
+            raise LookupError(
+                f"{name!r} is a spec of kind {found}, expected kind {spec_kind}; " + listed
+            )
+    raise LookupError(f"unknown {kind} {name!r}{did_you_mean(name, names)}; {listed}")
 
 
 _CACHE: dict[tuple[str, Path], Any] = {}
@@ -67,8 +83,9 @@ def _load_device(path: Path) -> Device:
         r = Reader(load_yaml(path), str(path))
         name = r.string("name")
         r.string("kind", choices=["device"])
-        _CACHE[key] = read_device(r, name)
+        device = read_device(r, name)
         r.done()
+        _CACHE[key] = device
     return _CACHE[key]
 
 
@@ -80,7 +97,7 @@ def _load_cluster(path: Path) -> Cluster:
         r.string("kind", choices=["cluster"])
         device_name = r.string("device")
         try:
-            device_path = resolve("hardware", device_name, path.parent)
+            device_path = resolve("hardware", device_name, path.parent, "device")
         except LookupError as exc:
             raise r.error("device", str(exc)) from None
         cluster = read_cluster(r, name, _load_device(device_path))
@@ -142,7 +159,7 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
         raw = apply_overrides(raw, overrides, str(path))
     r = Reader(raw, label)
     try:
-        cluster = _load_cluster(resolve("hardware", r.string("hardware"), path.parent))
+        cluster = _load_cluster(resolve("hardware", r.string("hardware"), path.parent, "cluster"))
     except LookupError as exc:
         raise r.error("hardware", str(exc)) from None
     try:

@@ -178,14 +178,16 @@ def _tier(r: Reader, key: str, name: str) -> Tier:
 
 def read_cluster(r: Reader, name: str, device: Device) -> Cluster:
     tiers_reader = r.sub("scale_up")
-    tiers = tuple(_tier(tiers_reader, k, k) for k in tiers_reader.names())
+    # Innermost first, whatever order the file lists them in.
+    tiers = tuple(
+        sorted((_tier(tiers_reader, k, k) for k in tiers_reader.names()), key=lambda t: t.ranks)
+    )
     if not tiers:
         raise r.error("scale_up", "expected at least one tier")
     for inner, outer in itertools.pairwise(tiers):
-        if outer.ranks <= inner.ranks:
+        if outer.ranks == inner.ranks:
             raise tiers_reader.error(
-                outer.name,
-                f"ranks must grow outwards ({outer.ranks} <= {inner.ranks} of {inner.name!r})",
+                outer.name, f"two tiers span {outer.ranks} ranks ({inner.name!r} too)"
             )
     return Cluster(
         name=name,

@@ -114,8 +114,12 @@ class Reader:
             raise self.error(key, f"expected a whole number of at least {low}{top}, got {value}")
         return value
 
-    def string(self, key: str, default: Any = ..., *, choices: list[str] | None = None) -> str:
+    def string(
+        self, key: str, default: Any = ..., *, choices: list[str] | None = None
+    ) -> str | None:
         value = self.raw(key, default)
+        if value is None and default is None:
+            return None
         if not isinstance(value, str):
             raise self.error(key, f"expected a string, got {value!r}")
         if choices is not None and value not in choices:

@@ -134,7 +134,7 @@ def _streams(r: Reader, cluster: Cluster, microbatches: int) -> tuple[Stream, ..
         )
     missing = [p for p in PATHS if p not in claimed]
     if missing:
-        raise sr.error(next(iter(sr.data), ""), f"no stream runs path(s) {', '.join(missing)}")
+        raise r.error("streams", f"no stream runs path(s) {', '.join(missing)}")
     if cube_total > engines["cube"].cores or vector_total > engines["vector"].cores:
         raise r.error(
             "streams",
