@@ -74,7 +74,14 @@ def estimate(
     scenario: Scenario | str, overrides: list[str] | tuple[str, ...] = (), check_memory: bool = True
 ) -> Estimate:
     """Estimate every phase of a scenario (a loaded Scenario, or a name or path)."""
-    s = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, overrides)
+    if isinstance(scenario, Scenario):
+        s = (
+            load_scenario(scenario.file, (*scenario.overrides, *overrides))
+            if overrides
+            else scenario
+        )
+    else:
+        s = load_scenario(scenario, overrides)
     decode = estimate_decode(s, s.decode, check_memory) if s.decode else None
     prefill = estimate_prefill(s, s.prefill, check_memory) if s.prefill else None
     return Estimate(s, decode, prefill)

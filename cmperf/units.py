@@ -95,6 +95,7 @@ _FORMAT_UNITS = {
         (1e12, "TFLOP"),
         (1e9, "GFLOP"),
         (1e6, "MFLOP"),
+        (1e3, "kFLOP"),
         (1.0, "FLOP"),
     ],
 }

@@ -150,3 +150,20 @@ def test_faster_hardware_is_never_slower() -> None:
         slow = getattr(estimate(base), phase).step_time_s
         fast = getattr(estimate(faster), phase).step_time_s
         assert fast < slow
+
+
+def test_batch_broadcasts_as_an_array() -> None:
+    """One code path evaluates a grid of batch sizes (for sweeps) or a single one."""
+    import numpy as np
+
+    from cmperf.api import estimate_decode
+
+    s = load_scenario(DECODE)
+    batches = np.array([8.0, 24.0, 96.0, 128.0])
+    grid = estimate_decode(s, replace(s.decode, batch_per_device=batches))
+    for i, b in enumerate(batches):
+        one = estimate(s, [f"decode.batch_per_device={b:g}"]).decode
+        assert grid.tpot_s[i] == pytest.approx(one.tpot_s, rel=1e-12)
+        assert grid.throughput_tokens_per_s_per_device[i] == pytest.approx(
+            one.throughput_tokens_per_s_per_device, rel=1e-12
+        )
