@@ -115,7 +115,7 @@ class _Stack:
     """The transformer layers of one pass, scheduled."""
 
     layers: list[Layer]
-    tasks: list[list[Task]]
+    groups: list[tuple[list[Task], int]]
     costed: dict[str, list[tuple[Op, Cost, Stream]]]
     layer_times: dict[str, Any]
     makespan_s: Any
@@ -126,15 +126,15 @@ def _run_stack(
 ) -> _Stack:
     costed = {layer.kind: _costed(s, list(layer.ops), streams) for layer in layers}
     chains = {kind: chain(c) for kind, c in costed.items()}
-    sequence = [chains[layer.kind] for layer in layers for _ in range(layer.count)]
-    timeline = simulate(sequence, microbatches)
+    groups = [(chains[layer.kind], layer.count) for layer in layers]
+    timeline = simulate(groups, microbatches)
     per_layer = timeline.layer_times_s()
     layer_times, start = {}, 0
     for layer in layers:
         # Mean time of this kind's layers in the pipeline (the first one includes filling it).
         layer_times[layer.kind] = sum(per_layer[start : start + layer.count], 0.0) / layer.count
         start += layer.count
-    return _Stack(layers, sequence, costed, layer_times, timeline.makespan_s)
+    return _Stack(layers, groups, costed, layer_times, timeline.makespan_s)
 
 
 def _check(s: Scenario, phase: str, use: MemoryUse, ranks: int, enabled: bool) -> None:

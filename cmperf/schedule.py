@@ -69,33 +69,82 @@ class Timeline:
         return [end - start for start, end in zip(starts, self.layer_end_s, strict=True)]
 
 
-def simulate(layers: list[list[Task]], microbatches: int, keep_events: bool = False) -> Timeline:
-    """List-schedule `layers` (each a chain of tasks, the same for every microbatch).
+def _same(a: Any, b: Any) -> bool:
+    """Equal to rounding, for floats or arrays (used to detect a periodic schedule)."""
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1e-12)
+    import numpy as np
+
+    return bool(np.allclose(a, b, rtol=1e-12, atol=1e-18))
+
+
+def simulate(
+    layers: list[tuple[list[Task], int]], microbatches: int, keep_events: bool = False
+) -> Timeline:
+    """List-schedule groups of identical layers: (chain of tasks, how many such layers).
 
     A layer also lasts at least as long as its microbatches keep the shared HBM busy: where
     overlapping streams would together move bytes faster than the memory system can, the layer
     is stretched to that bound (every later task starts that much later).
+
+    Once a layer leaves the schedule in the same state, relative to its end, as the layer
+    before it, every further identical layer repeats it: the rest of the group is extended by
+    that period instead of being scheduled one by one (not when events are kept).
     """
     stream_free: dict[str, Any] = {}
     ready: list[Any] = [0.0] * microbatches
     layer_end: list[Any] = []
     events: list[tuple[int, int, int, Any, Any]] = []
     previous_end: Any = 0.0
-    for index, tasks in enumerate(layers):
-        for position, task in enumerate(tasks):
-            duration = task.time_s
-            for mb in range(microbatches):
-                start = maximum(stream_free.get(task.stream, 0.0), ready[mb])
-                end = start + duration
-                stream_free[task.stream] = end
-                ready[mb] = end
-                if keep_events:
-                    events.append((index, position, mb, start, end))
-        scheduled_end = maximum(*ready) if microbatches > 1 else ready[0]
-        hbm_bound_end = previous_end + microbatches * sum((t.hbm_s for t in tasks), 0.0)
-        stretch = maximum(hbm_bound_end - scheduled_end, 0.0)
-        ready = [r + stretch for r in ready]
-        stream_free = {name: free + stretch for name, free in stream_free.items()}
-        previous_end = scheduled_end + stretch
-        layer_end.append(previous_end)
+    index = 0
+    for tasks, count in layers:
+        hbm_busy = microbatches * sum((t.hbm_s for t in tasks), 0.0)
+        previous_state: tuple | None = None
+        done = 0
+        while done < count:
+            start_of_layer = previous_end
+            for position, task in enumerate(tasks):
+                duration = task.time_s
+                for mb in range(microbatches):
+                    start = maximum(stream_free.get(task.stream, 0.0), ready[mb])
+                    end = start + duration
+                    stream_free[task.stream] = end
+                    ready[mb] = end
+                    if keep_events:
+                        events.append((index, position, mb, start, end))
+            scheduled_end = maximum(*ready) if microbatches > 1 else ready[0]
+            stretch = maximum(previous_end + hbm_busy - scheduled_end, 0.0)
+            ready = [r + stretch for r in ready]
+            stream_free = {name: free + stretch for name, free in stream_free.items()}
+            previous_end = scheduled_end + stretch
+            layer_end.append(previous_end)
+            index += 1
+            done += 1
+            period = previous_end - start_of_layer
+            state = (
+                period,
+                [r - previous_end for r in ready],
+                {name: free - previous_end for name, free in sorted(stream_free.items())},
+            )
+            if not keep_events and previous_state is not None and _periodic(previous_state, state):
+                remaining = count - done
+                layer_end.extend(previous_end + period * k for k in range(1, remaining + 1))
+                shift = period * remaining
+                ready = [r + shift for r in ready]
+                stream_free = {name: free + shift for name, free in stream_free.items()}
+                previous_end = previous_end + shift
+                index += remaining
+                done = count
+            previous_state = state
     return Timeline(tuple(layer_end), tuple(events))
+
+
+def _periodic(before: tuple, after: tuple) -> bool:
+    period_a, ready_a, free_a = before
+    period_b, ready_b, free_b = after
+    return (
+        _same(period_a, period_b)
+        and all(_same(x, y) for x, y in zip(ready_a, ready_b, strict=True))
+        and free_a.keys() == free_b.keys()
+        and all(_same(free_a[k], free_b[k]) for k in free_a)
+    )
