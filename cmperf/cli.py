@@ -27,6 +27,12 @@ class Format(StrEnum):
     JSON = "json"
 
 
+class SweepFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
 class _State:
     debug = False
 
@@ -116,6 +122,110 @@ def validate(
         render_validation(outcomes, _console())
     if not all(o.as_expected for o in outcomes):
         raise typer.Exit(1)
+
+
+def _seconds(value: str | None, option: str) -> float | None:
+    if value is None:
+        return None
+    from .units import Dimension, UnitError, parse_quantity
+
+    try:
+        return parse_quantity(value, Dimension.TIME)
+    except UnitError as exc:
+        raise CmperfError(f"{option}: {exc}") from None
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="Scenario with a sweep: block (name or path).")],
+    tpot_slo: Annotated[
+        str | None,
+        typer.Option(
+            "--tpot-slo", help='Decode TPOT bound, e.g. "15ms" (overrides sweep.tpot_slo).'
+        ),
+    ] = None,
+    ttft_slo: Annotated[
+        str | None,
+        typer.Option("--ttft-slo", help='Prefill batch-time bound, e.g. "2s" (prefill sweeps).'),
+    ] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            help="throughput_per_device (default), throughput_per_instance or tokens_per_tflops."
+        ),
+    ] = None,
+    top: Annotated[int | None, typer.Option(help="How many configurations to rank.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Override a scenario or sweep field: dotted.key=value (repeatable)."
+        ),
+    ] = None,
+    format_: Annotated[
+        SweepFormat, typer.Option("--format", "-f", help="table, json, or csv (the frontier).")
+    ] = SweepFormat.TABLE,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Draw the frontier, the ranked points and the SLO to FILE.png or FILE.svg "
+            "(needs the plot extra: pip install 'cmperf[plot]')."
+        ),
+    ] = None,
+) -> None:
+    """Find the best EP degree, batch, quantization, microbatches and MTP depth under an SLO."""
+    from . import report, search
+
+    try:
+        if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise CmperfError(f"--plot: expected a .png, .svg or .pdf file name, got {plot}")
+        result = search.sweep(
+            scenario,
+            tuple(set_ or ()),
+            _seconds(tpot_slo, "--tpot-slo"),
+            _seconds(ttft_slo, "--ttft-slo"),
+            objective,
+            top,
+            progress=_progress(),
+        )
+        search.require_best(result)
+        if plot is not None:
+            from .plot import plot_sweep
+
+            plot_sweep(result, plot)
+    except (CmperfError, LookupError) as exc:
+        _fail(exc)
+        return
+    if format_ == SweepFormat.JSON:
+        from .api import estimate as run_estimate
+
+        def estimate_of(point: search.Point) -> dict:
+            return report.estimate_record(run_estimate(result.scenario.file, point.sets))
+
+        json.dump(report.sweep_record(result, estimate_of), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif format_ == SweepFormat.CSV:
+        sys.stdout.write(report.frontier_csv(result))
+    else:
+        report.render_sweep(result, _console())
+
+
+def _progress():
+    """A progress bar on stderr when it is a terminal; None (no bar) otherwise."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import Progress
+
+    bar = Progress(console=Console(stderr=True), transient=True)
+    task = bar.add_task("sweeping", total=None)
+    bar.start()
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+        if done >= total:
+            bar.stop()
+
+    return update
 
 
 def main() -> None:

@@ -282,3 +282,200 @@ _STATUS_STYLE = {
     "FAIL": "[bold red]{}[/bold red]",
     "UNEXPECTED PASS": "[bold red]{}[/bold red]",
 }
+
+
+SWEEP_SCHEMA = "cmperf.sweep/1"
+
+
+def _point_record(p: Any, latency_key: str, batch_key: str) -> dict[str, Any]:
+    labels = dict(p.candidate.labels)
+    return {
+        latency_key: p.latency_s,
+        "throughput_tokens_per_s_per_device": p.throughput_per_device,
+        batch_key: p.batch,
+        "objective": p.objective,
+        "memory_fraction": p.memory_fraction,
+        **labels,
+        "set": list(p.sets),
+    }
+
+
+def sweep_record(result: Any, estimate_of: Any) -> dict[str, Any]:
+    """JSON of a sweep; `estimate_of(point)` gives the estimate record of a ranked point."""
+    spec = result.spec
+    latency_key = "tpot_s" if spec.phase == "decode" else "ttft_s"
+    batch_key = "batch_per_device" if spec.phase == "decode" else "tokens_per_device"
+    s = result.scenario
+
+    def ranked(p: Any) -> dict[str, Any]:
+        return {**_point_record(p, latency_key, batch_key), "result": estimate_of(p)}
+
+    return {
+        "schema": SWEEP_SCHEMA,
+        "cmperf_version": __version__,
+        "scenario": {"name": s.name, "file": s.file, "overrides": list(s.overrides)},
+        "phase": spec.phase,
+        "slo": {latency_key: spec.slo_s},
+        "objective": spec.objective,
+        "best": ranked(result.best) if result.best else None,
+        "top": [ranked(p) for p in result.ranked[: spec.top]],
+        "frontier": [_point_record(p, latency_key, batch_key) for p in result.frontier],
+        "evaluated": result.evaluated,
+        "infeasible": dict(result.infeasible),
+        "infeasible_examples": dict(result.reasons),
+    }
+
+
+FRONTIER_COLUMNS = (
+    "latency_s",
+    "throughput_tokens_per_s_per_device",
+    "batch",
+    "ep",
+    "placement",
+    "microbatches",
+    "mtp_draft_tokens",
+    "quantization",
+    "set",
+)
+
+
+def frontier_csv(result: Any) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    latency = "tpot_s" if result.spec.phase == "decode" else "ttft_s"
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([latency, *FRONTIER_COLUMNS[1:]])
+    for p in result.frontier:
+        labels = p.candidate.labels
+        quant = " ".join(f"{k}={v}" for k, v in labels["quantization"].items())
+        writer.writerow(
+            [
+                f"{p.latency_s:.9g}",
+                f"{p.throughput_per_device:.9g}",
+                f"{p.batch:g}",
+                labels["ep"],
+                labels["placement"],
+                labels["microbatches"],
+                labels["mtp_draft_tokens"],
+                quant,
+                " ".join(p.sets),
+            ]
+        )
+    return out.getvalue()
+
+
+_QUANT_SHORT = {
+    "weights": "w",
+    "activations": "a",
+    "kv_cache": "kv",
+    "dispatch": "disp",
+    "combine": "comb",
+    "attention": "attn",
+    "head": "head",
+}
+
+
+def _config(p: Any) -> list[str]:
+    labels = p.candidate.labels
+    quant = " ".join(f"{_QUANT_SHORT[k]}:{v}" for k, v in labels["quantization"].items())
+    quant = quant or "as scenario"
+    return [
+        f"EP{labels['ep']}",
+        labels["placement"].replace("_", " "),
+        str(labels["microbatches"]),
+        str(labels["mtp_draft_tokens"]),
+        quant,
+    ]
+
+
+def render_sweep(result: Any, console: Any) -> None:
+    from rich import box
+    from rich.table import Table
+
+    spec = result.spec
+    latency = "TPOT" if spec.phase == "decode" else "TTFT"
+    unit = "sequences" if spec.phase == "decode" else "tokens"
+    s = result.scenario
+    console.print(
+        f"[bold]{s.name}[/bold]: {spec.phase} sweep, {latency} <= {_t(spec.slo_s)}, "
+        f"objective {spec.objective.replace('_', ' ')}"
+    )
+    top = Table(
+        title=f"best {min(spec.top, len(result.ranked))} of {len(result.ranked)} "
+        f"feasible configurations",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for col in (
+        "#",
+        "tokens/s/device",
+        latency,
+        f"{unit}/device",
+        "EP",
+        "placement",
+        "microbatches",
+        "MTP",
+        "quantization",
+        "HBM used",
+    ):
+        top.add_column(
+            col, justify="left" if col in ("placement", "quantization") else "right", no_wrap=True
+        )
+    for i, p in enumerate(result.ranked[: spec.top], 1):
+        ep, placement, mb, mtp, quant = _config(p)
+        top.add_row(
+            str(i),
+            f"{p.throughput_per_device:,.0f}",
+            _t(p.latency_s),
+            f"{p.batch:g}",
+            ep,
+            placement,
+            mb,
+            mtp,
+            quant,
+            f"{100 * p.memory_fraction:.0f} %",
+        )
+    console.print(top)
+    frontier = Table(
+        title="throughput-latency frontier (all batches, SLO not applied)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for col in (
+        latency,
+        "tokens/s/device",
+        "batch",
+        "EP",
+        "placement",
+        "microbatches",
+        "MTP",
+        "quantization",
+    ):
+        frontier.add_column(
+            col, justify="left" if col in ("placement", "quantization") else "right"
+        )
+    for p in result.frontier:
+        ep, placement, mb, mtp, quant = _config(p)
+        marker = "" if p.latency_s <= spec.slo_s else " (over SLO)"
+        frontier.add_row(
+            _t(p.latency_s) + marker,
+            f"{p.throughput_per_device:,.0f}",
+            f"{p.batch:.4g}",
+            ep,
+            placement,
+            mb,
+            mtp,
+            quant,
+        )
+    console.print(frontier)
+    counts = ", ".join(f"{k} {v}" for k, v in result.infeasible.items())
+    console.print(f"evaluated {result.evaluated} configurations; infeasible by reason: {counts}")
+    if result.best is not None:
+        console.print(
+            "reproduce the best: cmperf estimate "
+            + s.name
+            + " "
+            + " ".join(f"--set {x}" for x in result.best.sets if x)
+        )

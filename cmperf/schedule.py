@@ -12,6 +12,7 @@ microbatch's compute (and GPU two-batch overlap).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,11 +27,11 @@ class Task:
     stream: str
     ops: tuple[tuple[Op, Cost], ...]
 
-    @property
+    @functools.cached_property
     def time_s(self) -> Any:
         return sum((c.total_s for _, c in self.ops), 0.0)
 
-    @property
+    @functools.cached_property
     def hbm_s(self) -> Any:
         return sum((c.hbm_s for _, c in self.ops), 0.0)
 

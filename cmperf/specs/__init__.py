@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import yaml
 from ..errors import SpecError
 from .hardware import Cluster, Device, read_cluster, read_device
 from .model import ModelSpec, read_model
-from .reader import Reader, did_you_mean, load_yaml
+from .reader import YAML_LOADER, Reader, did_you_mean, load_yaml
 from .scenario import Scenario, read_decode, read_prefill, read_quantization
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -22,16 +23,21 @@ __all__ = ["Cluster", "Device", "ModelSpec", "Scenario", "available", "load_scen
 
 
 def _search_dirs(kind: str, near: Path | None) -> list[Path]:
+    return list(_search_dirs_cached(kind, near, Path.cwd()))
+
+
+@functools.lru_cache(maxsize=256)
+def _search_dirs_cached(kind: str, near: Path | None, cwd: Path) -> tuple[Path, ...]:
     folder = KINDS[kind]
     dirs = []
     if near is not None:
         dirs += [near / folder, near.parent / folder]
-    dirs += [Path.cwd() / folder, PACKAGE_DIR / folder]
+    dirs += [cwd / folder, PACKAGE_DIR / folder]
     unique: list[Path] = []
     for d in dirs:
         if d.is_dir() and d.resolve() not in [u.resolve() for u in unique]:
             unique.append(d)
-    return unique
+    return tuple(unique)
 
 
 def _spec_kind(path: Path) -> str | None:
@@ -119,6 +125,7 @@ def _load_model(path: Path) -> ModelSpec:
     return _CACHE[key]
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_override(text: str) -> tuple[str, Any]:
     """`decode.batch_per_device=8` -> ("decode.batch_per_device", 8); values are YAML scalars."""
     key, sep, value = text.partition("=")
@@ -126,7 +133,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key or any(not part for part in key.split(".")):
         raise SpecError("--set", text, "expected dotted.key=value, e.g. decode.batch_per_device=8")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else None
+        parsed = yaml.load(value, Loader=YAML_LOADER) if value.strip() else None
     except yaml.YAMLError:
         parsed = value
     return key, parsed
@@ -144,8 +151,18 @@ def apply_overrides(data: Any, overrides: list[str] | tuple[str, ...], file: str
             node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise SpecError(f"{file} (--set)", ".".join(parts[:-1]), "is not a mapping")
-        node[parts[-1]] = value
+        node[parts[-1]] = copy.deepcopy(value)  # parsed values are cached and shared
     return data
+
+
+def _scenario_yaml(path: Path) -> Any:
+    """Parsed scenario file, cached per file version (a sweep loads one file many times)."""
+    key = ("scenario-yaml", path.resolve())
+    stamp = path.stat().st_mtime_ns if path.exists() else None
+    cached = _CACHE.get(key)
+    if cached is None or cached[0] != stamp:
+        cached = _CACHE[key] = (stamp, load_yaml(path))
+    return cached[1]
 
 
 def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
@@ -153,10 +170,10 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
         path = resolve("scenario", name)
     except LookupError as exc:
         raise SpecError(name, "", str(exc)) from None
-    raw = load_yaml(path)
+    raw = _scenario_yaml(path)
     label = str(path) + (" (with --set)" if overrides else "")
     if isinstance(raw, dict):
-        raw = apply_overrides(raw, overrides, str(path))
+        raw = apply_overrides(raw, overrides, str(path))  # a copy: the cached file stays as read
     r = Reader(raw, label)
     try:
         cluster = _load_cluster(resolve("hardware", r.string("hardware"), path.parent, "cluster"))
@@ -181,11 +198,22 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
         decode=decode,
         prefill=prefill,
         overrides=tuple(overrides),
+        sweep=r.raw("sweep", None),
     )
     r.raw("source", None)
     r.raw("decode", None)
     r.raw("prefill", None)
     r.done(
-        ["name", "description", "source", "hardware", "model", "quantization", "decode", "prefill"]
+        [
+            "name",
+            "description",
+            "source",
+            "hardware",
+            "model",
+            "quantization",
+            "decode",
+            "prefill",
+            "sweep",
+        ]
     )
     return scenario

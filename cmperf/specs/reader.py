@@ -17,9 +17,9 @@ from ..errors import SpecError
 from ..units import Dimension, UnitError, parse_quantity
 
 try:  # the C loader is several times faster; fall back where libyaml is absent
-    _Loader: type = yaml.CSafeLoader
+    YAML_LOADER: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+    YAML_LOADER = yaml.SafeLoader
 
 
 def load_yaml(path: Path) -> Any:
@@ -30,7 +30,7 @@ def load_yaml(path: Path) -> Any:
     except OSError as exc:
         raise SpecError(str(path), "", f"cannot read: {exc.strerror}") from None
     try:
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..formulas.serving import tokens_emitted_per_step
 from ..quant import DType
 from .hardware import Cluster
 from .model import ModelSpec
@@ -63,11 +64,14 @@ class Decode(Phase):
     kv_len: int
     mtp_draft_tokens: int
     mtp_acceptance: tuple[float, ...]
+    mtp_acceptance_per_depth: bool = False
 
     @property
     def tokens_emitted_per_step(self) -> float:
         """1 + expected accepted drafts (ref §3.1: 1 draft at 70 % gives 1.7)."""
-        return 1.0 + sum(self.mtp_acceptance)
+        return tokens_emitted_per_step(
+            self.mtp_draft_tokens, self.mtp_acceptance, self.mtp_acceptance_per_depth
+        )
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Scenario:
     decode: Decode | None
     prefill: Prefill | None
     overrides: tuple[str, ...] = field(default=())
+    sweep: dict | None = None  # the search space of `cmperf sweep`, read by cmperf.search
 
     @property
     def phases(self) -> list[Phase]:
@@ -199,9 +204,10 @@ def read_decode(r: Reader, cluster: Cluster, model: ModelSpec) -> Decode:
                 "acceptance", f"expected {drafts} per-depth acceptances, got {len(acceptance_raw)}"
             )
         acceptance = tuple(_probability(mtp, a) for a in acceptance_raw[:drafts])
+        per_depth = True
     else:
-        a = mtp.number("acceptance", 0.0, high=1.0)
-        acceptance = (a,) * drafts
+        acceptance = (mtp.number("acceptance", 0.0, high=1.0),) * drafts
+        per_depth = False
     mtp.done(["draft_tokens", "acceptance"])
     batch = r.number("batch_per_device", low=0.0, high=1e6, low_open=True)
     decode = Decode(
@@ -214,6 +220,7 @@ def read_decode(r: Reader, cluster: Cluster, model: ModelSpec) -> Decode:
         kv_len=r.integer("kv_len"),
         mtp_draft_tokens=drafts,
         mtp_acceptance=acceptance,
+        mtp_acceptance_per_depth=per_depth,
     )
     r.done()
     return decode

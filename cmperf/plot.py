@@ -1,0 +1,74 @@
+"""Plot files (matplotlib, an optional extra: pip install 'cmperf[plot]')."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .errors import CmperfError
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise CmperfError(
+            "plotting needs matplotlib: pip install 'cmperf[plot]' (or pip install matplotlib)"
+        ) from None
+    return plt
+
+
+def plot_sweep(result: Any, path: Path) -> None:
+    """Throughput per device against latency: every evaluated point within memory, the
+    frontier, the ranked configurations and the SLO."""
+    plt = _pyplot()
+    spec = result.spec
+    latency = "TPOT" if spec.phase == "decode" else "TTFT"
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    front = result.frontier
+    ax.plot(
+        [p.latency_s * 1e3 for p in front],
+        [p.throughput_per_device for p in front],
+        "-o",
+        color="tab:blue",
+        markersize=3,
+        label="frontier (best at each latency)",
+    )
+    ranked = result.ranked[: spec.top]
+    ax.scatter(
+        [p.latency_s * 1e3 for p in ranked],
+        [p.throughput_per_device for p in ranked],
+        color="tab:orange",
+        zorder=3,
+        label=f"top {len(ranked)} under the SLO",
+    )
+    if result.best is not None:
+        b = result.best
+        labels = b.candidate.labels
+        ax.scatter(
+            [b.latency_s * 1e3],
+            [b.throughput_per_device],
+            marker="*",
+            s=220,
+            color="tab:red",
+            zorder=4,
+            label=f"best: {b.throughput_per_device:,.0f} tokens/s, batch {b.batch:g}, "
+            f"EP{labels['ep']}, {labels['microbatches']} microbatches, "
+            f"MTP {labels['mtp_draft_tokens']}",
+        )
+    ax.axvline(spec.slo_s * 1e3, color="tab:red", linestyle="--", label=f"{latency} SLO")
+    ax.set_xlabel(f"{latency} (ms)")
+    ax.set_ylabel("tokens/s per device")
+    ax.set_title(f"{result.scenario.name}: {spec.phase} throughput against {latency}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise CmperfError(f"--plot: cannot write {path}: {exc.strerror}") from None
+    finally:
+        plt.close(fig)
