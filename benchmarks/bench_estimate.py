@@ -3,8 +3,9 @@
 Usage:
     python benchmarks/bench_estimate.py [--runs N] [--seconds S] [--json]
 
-(a) Times `cmperf estimate <scenario>` as a separate process (startup, imports, YAML, report):
-    median/min/max wall seconds over N runs.
+(a) Times `cmperf estimate <scenario>` and `cmperf sweep cloudmatrix384-decode-slo --tpot-slo
+    15ms / 50ms` as separate processes (start-up, imports, YAML, search, report): median/min/max
+    wall seconds over N runs.
 (b) Times `cmperf.api.estimate(scenario)` in process on an already loaded scenario for about
     S seconds and reports estimates per second; also times `load_scenario` + `estimate` from
     scratch (spec caches cleared).
@@ -26,6 +27,10 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("cloudmatrix384-decode", "cloudmatrix384-prefill")
+SWEEPS = (
+    ("sweep", "cloudmatrix384-decode-slo", "--tpot-slo", "15ms"),
+    ("sweep", "cloudmatrix384-decode-slo", "--tpot-slo", "50ms"),
+)
 
 
 def cli_command() -> list[str]:
@@ -45,9 +50,10 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def bench_cli(scenario: str, runs: int) -> dict[str, Any]:
-    cmd = [*cli_command(), "estimate", scenario]
-    result: dict[str, Any] = {"scenario": scenario, "command": " ".join(cmd), "runs": runs}
+def bench_cli(args: tuple[str, ...], runs: int) -> dict[str, Any]:
+    cmd = [*cli_command(), *args]
+    label = " ".join(args)
+    result: dict[str, Any] = {"scenario": label, "command": " ".join(cmd), "runs": runs}
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -118,17 +124,15 @@ def _ms(value: float | None) -> str:
 def print_table(cli: list[dict[str, Any]], inproc: list[dict[str, Any]]) -> None:
     print(f"python {sys.version.split()[0]} ({sys.executable})")
     print()
-    print("(a) whole process: cmperf estimate <scenario>  [wall ms]")
-    if cli:
-        print(f"    command: {cli[0]['command'].rsplit(' ', 1)[0]} <scenario>")
-    header = f"  {'scenario':<26} {'runs':>5} {'median':>10} {'min':>10} {'max':>10}"
+    print("(a) whole process: cmperf <command>  [wall ms]")
+    header = f"  {'command':<58} {'runs':>5} {'median':>10} {'min':>10} {'max':>10}"
     print(header)
     for r in cli:
         if "error" in r:
-            print(f"  {r['scenario']:<26} CLI failed (not available yet?): {r['error']}")
+            print(f"  {r['scenario']:<58} failed: {r['error']}")
         else:
             print(
-                f"  {r['scenario']:<26} {r['runs']:>5} {_ms(r['median_s']):>10} "
+                f"  {r['scenario']:<58} {r['runs']:>5} {_ms(r['median_s']):>10} "
                 f"{_ms(r['min_s']):>10} {_ms(r['max_s']):>10}"
             )
     print()
@@ -173,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
     scenarios = args.scenarios or list(SCENARIOS)
 
-    cli = [bench_cli(name, args.runs) for name in scenarios]
+    commands = [("estimate", name) for name in scenarios]
+    if not args.scenarios:
+        commands += list(SWEEPS)
+    cli = [bench_cli(command, args.runs) for command in commands]
 
     try:
         import cmperf.api  # noqa: F401
@@ -194,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         print_table(cli, inproc)
-    if any("error" in r for r in inproc):
+    if any("error" in r for r in [*cli, *inproc]):
         return 1
     return 0
 

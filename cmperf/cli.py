@@ -89,7 +89,7 @@ def estimate(
 
     try:
         result = api.estimate(scenario, tuple(set_ or ()))
-    except (CmperfError, LookupError) as exc:
+    except CmperfError as exc:
         _fail(exc)
         return
     if format_ == Format.JSON:
@@ -112,7 +112,7 @@ def validate(
 
     try:
         outcomes = validation.run(file) if file else validation.run()
-    except (CmperfError, LookupError) as exc:
+    except CmperfError as exc:
         _fail(exc)
         return
     if format_ == Format.JSON:
@@ -192,7 +192,7 @@ def sweep(
             from .plot import plot_sweep
 
             plot_sweep(result, plot)
-    except (CmperfError, LookupError) as exc:
+    except CmperfError as exc:
         _fail(exc)
         return
     if format_ == SweepFormat.JSON:

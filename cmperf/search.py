@@ -111,7 +111,10 @@ def read_sweep(s: Scenario, overrides: dict[str, Any]) -> SweepSpec:
     raw = dict(s.sweep or {})
     raw.update({k: v for k, v in overrides.items() if v is not None})
     r = Reader(raw, s.file, "sweep")
-    phase = r.string("phase", "decode", choices=["decode", "prefill"])
+    # Default phase: the scenario's only one, else the one whose SLO is given, else decode.
+    only = "prefill" if s.decode is None else "decode" if s.prefill is None else None
+    wants = "prefill" if raw.get("ttft_slo") is not None and raw.get("tpot_slo") is None else None
+    phase = r.string("phase", only or wants or "decode", choices=["decode", "prefill"])
     base = s.decode if phase == "decode" else s.prefill
     if base is None:
         raise r.error("phase", f"the scenario has no {phase} section to sweep")
@@ -312,6 +315,7 @@ def largest_feasible_batch(
         guess = float(hi_int)
     else:
         guess = brentq(lambda b: np.interp(b, grid, values) - slo_s, grid[0], grid[-1])
+    guess = min(max(guess, float(lo_int)), float(hi_int))  # memory may cap below the grid
     width = 2
     while True:
         start = max(lo_int, math.floor(guess) - width)
@@ -415,11 +419,14 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
     """Search the scenario's sweep space; rank the best batch of every feasible candidate."""
-    base = (
-        scenario
-        if isinstance(scenario, Scenario) and not overrides
-        else load_scenario(scenario.file if isinstance(scenario, Scenario) else scenario, overrides)
-    )
+    if isinstance(scenario, Scenario):
+        base = (
+            load_scenario(scenario.file, (*scenario.overrides, *overrides))
+            if overrides
+            else scenario
+        )
+    else:
+        base = load_scenario(scenario, overrides)
     spec = read_sweep(
         base, {"tpot_slo": tpot_slo_s, "ttft_slo": ttft_slo_s, "objective": objective, "top": top}
     )
@@ -446,7 +453,11 @@ def sweep(
 def require_best(result: SweepResult) -> Point:
     if result.best is None:
         slo = result.spec.slo_s
-        counts = ", ".join(f"{k} {v}" for k, v in result.infeasible.items() if v)
+        counts = ", ".join(
+            f"{k} {v}" + (f" (e.g. {result.reasons[k]})" if result.reasons.get(k) else "")
+            for k, v in result.infeasible.items()
+            if v
+        )
         raise InfeasibleError(
             f"no configuration meets the {result.spec.phase} SLO of "
             f"{slo * 1e3:g} ms within memory ({counts})"
