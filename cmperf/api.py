@@ -61,6 +61,8 @@ class PhaseResult:
     tpot_s: Any = None
     batch_per_device: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Each layer kind's chain of tasks (what the list schedule ran), for timelines.
+    chains: dict[str, list[Task]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class _Stack:
     costed: dict[str, list[tuple[Op, Cost, Stream]]]
     layer_times: dict[str, Any]
     makespan_s: Any
+    chains: dict[str, list[Task]]
 
 
 def _run_stack(
@@ -134,7 +137,7 @@ def _run_stack(
         # Mean time of this kind's layers in the pipeline (the first one includes filling it).
         layer_times[layer.kind] = sum(per_layer[start : start + layer.count], 0.0) / layer.count
         start += layer.count
-    return _Stack(layers, groups, costed, layer_times, timeline.makespan_s)
+    return _Stack(layers, groups, costed, layer_times, timeline.makespan_s, chains)
 
 
 def _check(s: Scenario, phase: str, use: MemoryUse, ranks: int, enabled: bool) -> None:
@@ -194,6 +197,9 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
     ops += _results("decode", "head", head, 1)
     layer_rows.append(LayerResult("head", 1, head_s))
 
+    chains = dict(stack.chains)
+    if d.mtp_draft_tokens:
+        chains.update(mtp_stack.chains)
     use = memory_use(s, d, all_layers, seqs_rank * d.kv_len, p.ep * tokens_mb)
     _check(s, "decode", use, ranks, check_memory)
     tpot = tpot_s(step_s, d.tokens_emitted_per_step)
@@ -213,6 +219,7 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
             "tokens_emitted_per_step": d.tokens_emitted_per_step,
             "expert_tokens_busiest_rank": expert_tokens_per_rank(m, p, tokens_mb),
         },
+        chains=chains,
     )
 
 
@@ -261,6 +268,7 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
             "tokens_per_rank_per_microbatch": tokens_mb,
             "prompts_per_device": prompts_rank * ranks,
         },
+        chains=stack.chains,
     )
 
 

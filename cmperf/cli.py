@@ -228,5 +228,123 @@ def _progress():
     return update
 
 
+@app.command()
+def explain(
+    scenario: Annotated[str, typer.Argument(help="Scenario name (in scenarios/) or YAML path.")],
+    op: Annotated[
+        str | None,
+        typer.Option(
+            help="An op of the estimate, e.g. decode.moe.dispatch: its formula and symbols."
+        ),
+    ] = None,
+    latex: Annotated[bool, typer.Option("--latex", help="Print formulas as LaTeX.")] = False,
+    solve: Annotated[
+        str | None,
+        typer.Option(help="attention-bound-batch, ub-bandwidth or max-batch (with --tpot-slo)."),
+    ] = None,
+    tpot_slo: Annotated[
+        str | None,
+        typer.Option("--tpot-slo", help='TPOT bound for --solve max-batch, e.g. "15ms".'),
+    ] = None,
+    timeline: Annotated[
+        bool, typer.Option("--timeline", help="Draw one layer's schedule (streams, microbatches).")
+    ] = False,
+    layer: Annotated[str, typer.Option(help="Layer kind for --timeline.")] = "moe",
+    phase: Annotated[str | None, typer.Option(help="decode or prefill (default: all).")] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="With --timeline: also draw it to FILE.png or FILE.svg (plot extra)."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a scenario field: dotted.key=value (repeatable)."),
+    ] = None,
+    format_: Annotated[
+        Format, typer.Option("--format", "-f", help="Output format.")
+    ] = Format.TABLE,
+) -> None:
+    """Show the mathematics behind an estimate: op formulas, composition, closed-form answers."""
+    from . import api, report
+
+    try:
+        result = api.estimate(scenario, tuple(set_ or ()))
+        if timeline:
+            _timeline(result, layer, phase, plot)
+            return
+        from . import symbolic
+
+        if op is not None:
+            shown = symbolic.explain_op(result, op)
+            if format_ == Format.JSON:
+                record = {
+                    "op": shown.op,
+                    "formula": shown.formula,
+                    "latex": shown.latex,
+                    "symbols": shown.symbols,
+                    "value_s": shown.value_s,
+                    "terms": shown.terms,
+                }
+                json.dump(record, sys.stdout, indent=2)
+                sys.stdout.write("\n")
+            else:
+                report.render_op_explanation(shown, _console(), latex)
+            return
+        if solve is not None:
+            answer = symbolic.solve(result.scenario, solve, _seconds(tpot_slo, "--tpot-slo"))
+            if format_ == Format.JSON:
+                json.dump(answer.__dict__, sys.stdout, indent=2)
+                sys.stdout.write("\n")
+            else:
+                report.render_solution(answer, _console(), latex)
+            return
+        parts = [c for c in symbolic.composition(result) if phase in (None, c.phase)]
+        if format_ == Format.JSON:
+            json.dump(
+                [
+                    {
+                        "phase": c.phase,
+                        "lines": [
+                            dict(zip(("quantity", "formula", "value", "unit"), line, strict=True))
+                            for line in c.lines
+                        ],
+                    }
+                    for c in parts
+                ],
+                sys.stdout,
+                indent=2,
+            )
+            sys.stdout.write("\n")
+        else:
+            report.render_composition(parts, _console())
+    except CmperfError as exc:
+        _fail(exc)
+
+
+def _timeline(result, layer: str, phase: str | None, plot: Path | None) -> None:
+    from .report import render_timeline
+    from .schedule import steady_layer
+
+    phases = [
+        p for p in (result.prefill, result.decode) if p is not None and phase in (None, p.phase)
+    ]
+    if not phases:
+        raise CmperfError(f"--phase {phase}: the scenario has no such phase")
+    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise CmperfError(f"--plot: expected a .png, .svg or .pdf file name, got {plot}")
+    for p in phases:
+        if layer not in p.chains:
+            raise CmperfError(
+                f"--layer {layer}: the {p.phase} phase has layers {', '.join(p.chains)}"
+            )
+        window, bars = steady_layer(p.chains[layer], p.microbatches)
+        title = f"{result.scenario.name}: {p.phase} {layer} layer"
+        render_timeline(title, window, bars, _console())
+        if plot is not None:
+            from .plot import plot_timeline
+
+            target = plot if len(phases) == 1 else plot.with_stem(f"{plot.stem}-{p.phase}")
+            plot_timeline(title, window, bars, target)
+
+
 def main() -> None:
     app()

@@ -72,11 +72,11 @@ class Param:
 def cost_params(op: Op, cluster: Cluster, stream: Stream) -> dict[str, Param]:
     """The named inputs of the op's cost formula (see `cost_from`)."""
     device = cluster.device
-    dfile = device.file
+    dfile = _shown(device.file)
     if op.comm is not None:
         tier = cluster.tier_for(op.comm.group_ranks)
         overhead = device.comm_overhead
-        tier_key = f"{cluster.file}: " + (
+        tier_key = f"{_shown(cluster.file)}: " + (
             f"scale_up.{tier.name}" if tier.name != "scale_out" else "scale_out"
         )
         fixed_key = _FIXED_OVERHEAD.get(op.comm.kind)
@@ -147,6 +147,16 @@ def cost_params(op: Op, cluster: Cluster, stream: Stream) -> dict[str, Param]:
             ),
         ),
     }
+
+
+def _shown(path: str) -> str:
+    """A spec file as users know it: relative to the working directory where it is below it."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
 
 
 def cost_from(is_comm: bool, v: Mapping[str, Any]) -> Cost:

@@ -72,3 +72,40 @@ def plot_sweep(result: Any, path: Path) -> None:
         raise CmperfError(f"--plot: cannot write {path}: {exc.strerror}") from None
     finally:
         plt.close(fig)
+
+
+def plot_timeline(title: str, window_s: float, bars: list[Any], path: Path) -> None:
+    """Gantt chart of one steady-state layer: rows are streams, bars tasks per microbatch."""
+    plt = _pyplot()
+    streams = list(dict.fromkeys(b.stream for b in bars))
+    colours = ("tab:blue", "tab:green", "tab:purple", "tab:olive")
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.8 * len(streams)), dpi=120)
+    for row, stream in enumerate(streams):
+        for b in (b for b in bars if b.stream == stream):
+            start_us, width_us = b.start_s * 1e6, (b.end_s - b.start_s) * 1e6
+            ax.broken_barh(
+                [(start_us, width_us)],
+                (row - 0.35, 0.7),
+                facecolors=colours[b.microbatch % len(colours)],
+                edgecolor="black",
+                alpha=0.55 if b.layer else 0.9,
+            )
+            label = f"mb{b.microbatch}" + ("'" if b.layer else "")
+            if width_us > window_s * 1e6 / 30:
+                ax.text(start_us + width_us / 2, row, label, ha="center", va="center", fontsize=8)
+    ax.set_yticks(range(len(streams)), streams)
+    ax.set_xlim(0, window_s * 1e6)
+    ax.set_xlabel("time within the layer (us)")
+    ax.set_title(
+        f"{title}: one layer in steady state ({window_s * 1e6:.0f} us); "
+        "' marks the next layer's tasks",
+        fontsize=9,
+    )
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise CmperfError(f"--plot: cannot write {path}: {exc.strerror}") from None
+    finally:
+        plt.close(fig)

@@ -479,3 +479,94 @@ def render_sweep(result: Any, console: Any) -> None:
             + " "
             + " ".join(f"--set {x}" for x in result.best.sets if x)
         )
+
+
+_MB_STYLES = (
+    "bold white on blue",
+    "bold black on green",
+    "bold white on magenta",
+    "bold black on yellow",
+)
+
+
+def render_timeline(
+    title: str, window_s: float, bars: list[Any], console: Any, width: int = 100
+) -> None:
+    """A text Gantt chart: one row per stream, one coloured span per task and microbatch."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console.print(f"[bold]{title}[/bold]: one layer in steady state, {_t(window_s)}")
+    streams = list(dict.fromkeys(b.stream for b in bars))
+    scale = width / window_s
+    for stream in streams:
+        row = Text("·" * width, style="dim")
+        for b in (b for b in bars if b.stream == stream):
+            lo, hi = int(b.start_s * scale), max(int(b.start_s * scale) + 1, int(b.end_s * scale))
+            label = f"mb{b.microbatch}" + ("'" if b.layer else "")
+            cell = (label + " " * (hi - lo))[: hi - lo]
+            row = row[:lo] + Text(cell, style=_MB_STYLES[b.microbatch % len(_MB_STYLES)]) + row[hi:]
+        console.print(Text(f"{stream:>10} ") + row)
+    ticks = 5
+    axis = "".join(f"{_t(window_s * i / ticks):<{width // ticks}}" for i in range(ticks))
+    console.print(" " * 11 + axis + _t(window_s))
+    legend = Table(title="tasks (' = the next layer's)", title_justify="left", show_edge=False)
+    for col in ("stream", "microbatch", "start", "end", "ops"):
+        legend.add_column(col, justify="right" if col in ("start", "end") else "left")
+    for b in sorted(bars, key=lambda b: (b.stream, b.start_s)):
+        ops = ", ".join(op.name for op, _ in b.task.ops)
+        legend.add_row(
+            b.stream,
+            f"mb{b.microbatch}" + ("'" if b.layer else ""),
+            _t(b.start_s),
+            _t(b.end_s),
+            ops,
+        )
+    console.print(legend)
+
+
+def render_op_explanation(shown: Any, console: Any, latex: bool) -> None:
+    from rich.table import Table
+
+    console.print(f"[bold]{shown.op}[/bold]")
+    console.print(shown.latex if latex else shown.formula)
+    table = Table(show_edge=False, title_justify="left")
+    for col in ("symbol", "value", "unit", "source"):
+        table.add_column(col, justify="right" if col == "value" else "left", overflow="fold")
+    for name, info in shown.symbols.items():
+        table.add_row(name, f"{info['value']:.6g}", info["unit"], info["source"])
+    console.print(table)
+    terms = ", ".join(f"{k.removesuffix('_s')} {_t(v)}" for k, v in shown.terms.items() if v)
+    console.print(f"t = {_t(shown.value_s)}  ({terms})")
+
+
+def render_solution(answer: Any, console: Any, latex: bool) -> None:
+    from .symbolic import SOLVE_QUESTIONS
+
+    console.print(f"[bold]{answer.question}[/bold]: {SOLVE_QUESTIONS[answer.question]}")
+    console.print(answer.latex if latex else answer.equation)
+    value = (
+        format_quantity(answer.value, Dimension.BANDWIDTH)
+        if answer.unit == "B/s"
+        else f"{answer.value:.4g} {answer.unit}"
+    )
+    console.print(f"{answer.symbol} = {value}")
+    console.print(f"check: {answer.check}")
+
+
+def render_composition(parts: list[Any], console: Any) -> None:
+    from rich.table import Table
+
+    for part in parts:
+        table = Table(title=f"{part.phase}: how op times compose", title_justify="left")
+        for col in ("quantity", "formula", "value"):
+            table.add_column(col, justify="right" if col == "value" else "left", overflow="fold")
+        for quantity, formula, value, unit in part.lines:
+            if value != value:  # NaN: a descriptive line
+                shown = ""
+            elif unit == "s":
+                shown = _t(value)
+            else:
+                shown = f"{value:,.4g} {unit}".strip()
+            table.add_row(quantity, formula, shown)
+        console.print(table)

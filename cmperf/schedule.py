@@ -149,3 +149,32 @@ def _periodic(before: tuple, after: tuple) -> bool:
         and free_a.keys() == free_b.keys()
         and all(_same(free_a[k], free_b[k]) for k in free_a)
     )
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One task of one microbatch on a timeline, clipped to the window shown."""
+
+    stream: str
+    microbatch: int
+    layer: int  # relative to the layer shown: 0 is that layer, 1 the next one
+    task: Task
+    start_s: float
+    end_s: float
+
+
+def steady_layer(tasks: list[Task], microbatches: int, warmup: int = 2) -> tuple[float, list[Bar]]:
+    """One layer of a long run of identical layers, after the pipeline has filled: the window
+    between two consecutive layer ends and every task that runs inside it."""
+    timeline = simulate([(tasks, warmup + 2)], microbatches, keep_events=True)
+    start, end = float(timeline.layer_end_s[warmup - 1]), float(timeline.layer_end_s[warmup])
+    bars = []
+    for layer, position, mb, t0, t1 in timeline.events:
+        t0, t1 = float(t0), float(t1)
+        if t1 <= start or t0 >= end or t1 == t0:
+            continue
+        task = tasks[position]
+        bars.append(
+            Bar(task.stream, mb, layer - warmup, task, max(t0, start) - start, min(t1, end) - start)
+        )
+    return end - start, bars
