@@ -55,6 +55,27 @@ def _mla_prolog(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
     ]
 
 
+def kv_cache_write(model: ModelSpec, q: Quantization, tokens: Any) -> Op:
+    """Each new token's latent and RoPE key (576 values for DeepSeek-V3) into the cache."""
+    latent = model.attention.kv_cache_values_per_token
+    return Op(
+        "kv_cache_write",
+        "attention",
+        engine=Engine.VECTOR,
+        kind="vector",
+        dtype=BF16,
+        kv_bytes=tokens * latent * q.kv_cache.bytes,
+    )
+
+
+def _o_proj(model: ModelSpec, q: Quantization, tokens: Any, acts: DType) -> Op:
+    """Output projection, heads x v_head_dim -> hidden, on the rank's own tokens."""
+    a = model.attention
+    return gemm(
+        "o_proj", "attention", tokens, a.heads * a.v_head_dim, model.hidden, q.weights, acts, q.gemm
+    )
+
+
 def decode_attention_ops(
     model: ModelSpec, q: Quantization, seqs: Any, tokens: Any, kv_len: Any
 ) -> list[Op]:
@@ -89,14 +110,7 @@ def decode_attention_ops(
             repeat=a.heads,
         ),
         elementwise("rope", "attention", tokens * (a.heads + 1) * a.qk_rope_head_dim, *ROPE),
-        Op(
-            "kv_cache_write",
-            "attention",
-            engine=Engine.VECTOR,
-            kind="vector",
-            dtype=BF16,
-            kv_bytes=tokens * latent * q.kv_cache.bytes,
-        ),
+        kv_cache_write(model, q, tokens),
         Op(
             "attention",
             "attention",
@@ -119,16 +133,7 @@ def decode_attention_ops(
             q.gemm,
             repeat=a.heads,
         ),
-        gemm(
-            "o_proj",
-            "attention",
-            tokens,
-            a.heads * a.v_head_dim,
-            model.hidden,
-            q.weights,
-            q.activations,
-            q.gemm,
-        ),
+        _o_proj(model, q, tokens, q.activations),
     ]
     return ops
 
@@ -148,16 +153,7 @@ def prefill_attention_ops(
     group_tokens = tokens * tp
     act = q.activations
     ops = _mla_prolog(model, q, tokens)
-    ops.append(
-        Op(
-            "kv_cache_write",
-            "attention",
-            engine=Engine.VECTOR,
-            kind="vector",
-            dtype=BF16,
-            kv_bytes=tokens * latent * q.kv_cache.bytes,
-        )
-    )
+    ops.append(kv_cache_write(model, q, tokens))
     if tp > 1:
         # Latents travel quantized: they feed W8A8 up-projections.
         gathered = tokens * (a.q_lora_rank + latent) * act.bytes * (tp - 1)
@@ -198,18 +194,7 @@ def prefill_attention_ops(
     if tp > 1:
         returned = tokens * (tp - 1) * heads * a.v_head_dim * act.bytes
         ops.append(communication("attn_all_to_all", CommKind.ALL_TO_ALL, returned, tp - 1, tp))
-    ops.append(
-        gemm(
-            "o_proj",
-            "attention",
-            tokens,
-            a.heads * a.v_head_dim,
-            model.hidden,
-            q.weights,
-            act,
-            q.gemm,
-        )
-    )
+    ops.append(_o_proj(model, q, tokens, act))
     return ops
 
 

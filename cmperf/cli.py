@@ -33,6 +33,16 @@ class SweepFormat(StrEnum):
     CSV = "csv"
 
 
+ScenarioArgument = Annotated[
+    str, typer.Argument(help="Scenario name (in scenarios/) or YAML path.")
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario field: dotted.key=value (repeatable)."),
+]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
 class _State:
     debug = False
 
@@ -74,14 +84,9 @@ def _fail(exc: Exception) -> None:
 
 @app.command()
 def estimate(
-    scenario: Annotated[str, typer.Argument(help="Scenario name (in scenarios/) or YAML path.")],
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a scenario field: dotted.key=value (repeatable)."),
-    ] = None,
-    format_: Annotated[
-        Format, typer.Option("--format", "-f", help="Output format.")
-    ] = Format.TABLE,
+    scenario: ScenarioArgument,
+    set_: SetOption = None,
+    format_: FormatOption = Format.TABLE,
     ops: Annotated[bool, typer.Option("--ops/--no-ops", help="Show the per-op breakdown.")] = True,
 ) -> None:
     """Estimate prefill and/or decode performance of a scenario."""
@@ -102,9 +107,7 @@ def estimate(
 @app.command()
 def validate(
     file: Annotated[Path | None, typer.Option(help="Validation points file.")] = None,
-    format_: Annotated[
-        Format, typer.Option("--format", "-f", help="Output format.")
-    ] = Format.TABLE,
+    format_: FormatOption = Format.TABLE,
 ) -> None:
     """Predict every published measurement in the validation file and show the errors."""
     from . import validate as validation
@@ -230,7 +233,7 @@ def _progress():
 
 @app.command()
 def explain(
-    scenario: Annotated[str, typer.Argument(help="Scenario name (in scenarios/) or YAML path.")],
+    scenario: ScenarioArgument,
     op: Annotated[
         str | None,
         typer.Option(
@@ -255,13 +258,8 @@ def explain(
         Path | None,
         typer.Option(help="With --timeline: also draw it to FILE.png or FILE.svg (plot extra)."),
     ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a scenario field: dotted.key=value (repeatable)."),
-    ] = None,
-    format_: Annotated[
-        Format, typer.Option("--format", "-f", help="Output format.")
-    ] = Format.TABLE,
+    set_: SetOption = None,
+    format_: FormatOption = Format.TABLE,
 ) -> None:
     """Show the mathematics behind an estimate: op formulas, composition, closed-form answers."""
     from . import api, report

@@ -21,6 +21,15 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(plt: Any, fig: Any, path: Path) -> None:
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise CmperfError(f"--plot: cannot write {path}: {exc.strerror}") from None
+    finally:
+        plt.close(fig)
+
+
 def plot_sweep(result: Any, path: Path) -> None:
     """Throughput per device against latency: every evaluated point within memory, the
     frontier, the ranked configurations and the SLO."""
@@ -66,12 +75,7 @@ def plot_sweep(result: Any, path: Path) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise CmperfError(f"--plot: cannot write {path}: {exc.strerror}") from None
-    finally:
-        plt.close(fig)
+    _save(plt, fig, path)
 
 
 def plot_timeline(title: str, window_s: float, bars: list[Any], path: Path) -> None:
@@ -103,9 +107,4 @@ def plot_timeline(title: str, window_s: float, bars: list[Any], path: Path) -> N
     )
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise CmperfError(f"--plot: cannot write {path}: {exc.strerror}") from None
-    finally:
-        plt.close(fig)
+    _save(plt, fig, path)

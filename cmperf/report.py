@@ -481,6 +481,7 @@ def render_sweep(result: Any, console: Any) -> None:
         )
 
 
+_MB_FILL = ("█", "▒", "▓", "░")  # readable without colour too
 _MB_STYLES = (
     "bold white on blue",
     "bold black on green",
@@ -504,7 +505,8 @@ def render_timeline(
         for b in (b for b in bars if b.stream == stream):
             lo, hi = int(b.start_s * scale), max(int(b.start_s * scale) + 1, int(b.end_s * scale))
             label = f"mb{b.microbatch}" + ("'" if b.layer else "")
-            cell = (label + " " * (hi - lo))[: hi - lo]
+            fill = _MB_FILL[b.microbatch % len(_MB_FILL)]
+            cell = (label + fill * (hi - lo))[: hi - lo]
             row = row[:lo] + Text(cell, style=_MB_STYLES[b.microbatch % len(_MB_STYLES)]) + row[hi:]
         console.print(Text(f"{stream:>10} ") + row)
     ticks = 5

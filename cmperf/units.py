@@ -106,6 +106,8 @@ def format_quantity(value: float, dimension: Dimension | str, digits: int = 3) -
     dim = Dimension(dimension)
     scales = _FORMAT_UNITS[dim]
     magnitude = abs(float(value))
+    if magnitude == 0:
+        return f"0 {scales[0][1] if dim == Dimension.TIME else scales[-1][1]}"
     for scale, unit in scales:
         if magnitude >= scale:
             return f"{value / scale:.{digits}g} {unit}"

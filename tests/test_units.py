@@ -187,8 +187,9 @@ def test_format_quantity_digits() -> None:
     assert format_quantity(1.23456e12, Dimension.BANDWIDTH, digits=5) == "1.2346 TB/s"
 
 
-def test_format_quantity_zero_uses_smallest_unit() -> None:
-    assert format_quantity(0.0, Dimension.TIME) == "0 ns"
+def test_format_quantity_zero_uses_the_base_unit() -> None:
+    assert format_quantity(0.0, Dimension.TIME) == "0 s"
+    assert format_quantity(0.0, Dimension.BYTES) == "0 B"
 
 
 def _positive_finite(low: float = 1e-12, high: float = 1e21) -> st.SearchStrategy[float]:
