@@ -28,6 +28,7 @@ from .specs.hardware import Cluster
 from .specs.model import ModelSpec
 from .specs.scenario import Decode, Prefill, Scenario, Stream
 
+# Per-step ops (embedding, LM head, sampling) run alone on every core of the rank.
 WHOLE_RANK = Stream("main", ("attention", "moe", "ffn", "comm", "head"), 1.0, 1.0)
 
 
@@ -39,6 +40,7 @@ class OpResult:
     cost: Cost
     stream: str
     runs_per_layer: int  # microbatches (or 1 for per-step ops)
+    stream_spec: Stream = WHOLE_RANK  # the stream (and core share) it was priced on
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def _results(
     phase: str, layer: str, costed: list[tuple[Op, Cost, Stream]], runs: int
 ) -> list[OpResult]:
     return [
-        OpResult(f"{phase}.{layer}.{op.name}", layer, op, cost, stream.name, runs)
+        OpResult(f"{phase}.{layer}.{op.name}", layer, op, cost, stream.name, runs, stream)
         for op, cost, stream in costed
     ]
 

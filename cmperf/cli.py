@@ -296,6 +296,8 @@ def explain(
                 report.render_solution(answer, _console(), latex)
             return
         parts = [c for c in symbolic.composition(result) if phase in (None, c.phase)]
+        if not parts:
+            raise CmperfError(f"--phase {phase}: the scenario has no such phase")
         if format_ == Format.JSON:
             json.dump(
                 [

@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy as sp
 
-from .api import WHOLE_RANK, Estimate, OpResult, PhaseResult, estimate, estimate_decode
+from .api import WHOLE_RANK, Estimate, OpResult, PhaseResult, estimate_decode
 from .build import decode_attention_ops, expert_tokens_per_rank, moe_ops
 from .cost import cost_from, cost_params
 from .errors import CmperfError, InfeasibleError
@@ -43,14 +43,6 @@ def symbol(name: str) -> sp.Symbol:
     return sp.Symbol(name, positive=True)
 
 
-def _stream(phase: PhaseResult, scenario: Scenario, r: OpResult) -> Stream:
-    section = scenario.decode if phase.phase == "decode" else scenario.prefill
-    for stream in section.streams:
-        if stream.name == r.stream:
-            return stream
-    return WHOLE_RANK
-
-
 def find_op(e: Estimate, name: str) -> tuple[PhaseResult, OpResult]:
     names = []
     for phase in (e.prefill, e.decode):
@@ -70,9 +62,8 @@ def find_op(e: Estimate, name: str) -> tuple[PhaseResult, OpResult]:
 
 def explain_op(e: Estimate, name: str) -> OpExplanation:
     """The op's cost formula, its symbols with values, units and sources, and its value."""
-    phase, r = find_op(e, name)
-    stream = _stream(phase, e.scenario, r)
-    params = cost_params(r.op, e.scenario.cluster, stream)
+    _, r = find_op(e, name)
+    params = cost_params(r.op, e.scenario.cluster, r.stream_spec)
     is_comm = r.op.comm is not None
     symbols = {n: symbol(n) for n in params}
     cost = cost_from(is_comm, symbols)
@@ -363,13 +354,22 @@ def _max_batch(s: Scenario, slo: float, b: sp.Symbol) -> Solution:
     if value < 1:
         raise InfeasibleError(f"even one sequence per device exceeds a TPOT of {slo * 1e3:g} ms")
     whole = int(np.floor(value))
-    at = estimate(s, [f"decode.batch_per_device={whole}"]).decode.tpot_s
-    above = estimate(s, [f"decode.batch_per_device={whole + 1}"]).decode.tpot_s
+    around = estimate_decode(
+        s, replace(d, batch_per_device=np.array([whole, whole + 1.0])), check_memory=False
+    )
+    at, above = (float(t) for t in around.tpot_s)
     check = (
         f"alpha = {alpha * 1e3:.4g} ms, beta = {beta * 1e3:.4g} ms per sequence, k = {k:g}; "
         f"estimate at batch {whole}: TPOT {at * 1e3:.4g} ms, at {whole + 1}: "
         f"{above * 1e3:.4g} ms (SLO {slo * 1e3:g} ms)"
     )
+    use = np.asarray(around.memory.total_bytes) / around.memory.capacity_bytes
+    if use[0] > 1:
+        fits = whole - (use[0] - 1) / (use[1] - use[0])  # memory is affine in the batch
+        check += (
+            f"; but batch {whole} needs {use[0]:.0%} of HBM: memory, not the SLO, limits the "
+            f"batch to {int(np.floor(fits))}"
+        )
     return Solution(
         "max-batch",
         f"b = {sp.sstr(closed_form)}",

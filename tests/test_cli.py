@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from support import assert_error, assert_infeasible, invoke
 
 from cmperf import __version__
-from cmperf.cli import app
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cmperf"
 SCENARIOS = PACKAGE / "scenarios"
@@ -26,12 +25,6 @@ DECODE = "cloudmatrix384-decode"
 PREFILL = "cloudmatrix384-prefill"
 BOUNDS = {"compute", "memory", "comm"}
 
-runner = CliRunner()
-
-
-def invoke(*args: str) -> Any:
-    return runner.invoke(app, list(args))
-
 
 def estimate_json(scenario: str, *sets: str) -> dict[str, Any]:
     args = ["estimate", scenario, "--format", "json"]
@@ -40,27 +33,6 @@ def estimate_json(scenario: str, *sets: str) -> dict[str, Any]:
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
-
-
-def assert_clean_failure(result: Any, kind: str, code: int, *fragments: str) -> str:
-    """Exit `code`, one line on stderr "cmperf: <kind>: ...", no traceback; returns the line."""
-    assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    err = result.stderr
-    assert err.startswith(f"cmperf: {kind}: "), err
-    assert err.endswith("\n") and err.count("\n") == 1, err
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in err, f"{fragment!r} not in {err!r}"
-    return err
-
-
-def assert_error(result: Any, *fragments: str) -> str:
-    return assert_clean_failure(result, "error", 2, *fragments)
-
-
-def assert_infeasible(result: Any, *fragments: str) -> str:
-    return assert_clean_failure(result, "infeasible", 1, *fragments)
 
 
 @pytest.fixture(scope="module")

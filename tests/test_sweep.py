@@ -21,11 +21,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
+from support import assert_clean_failure, invoke, sets_args
 
 from cmperf import search
 from cmperf.api import estimate_decode
-from cmperf.cli import app
 from cmperf.errors import InfeasibleError, SpecError
 from cmperf.specs import load_scenario, parse_override
 
@@ -59,29 +58,6 @@ MEMORY_BOUND = (
     "sweep.quantization={weights+activations: [int8, bf16]}",
     "sweep.batch_per_device={min: 1, max: 512}",
 )
-
-runner = CliRunner()
-
-
-def invoke(*args: str) -> Any:
-    return runner.invoke(app, list(args))
-
-
-def sets_args(sets: list[str] | tuple[str, ...]) -> list[str]:
-    return [arg for s in sets for arg in ("--set", s)]
-
-
-def assert_clean_failure(result: Any, kind: str, code: int, *fragments: str) -> str:
-    """Exit `code`, one line on stderr "cmperf: <kind>: ...", no traceback; returns the line."""
-    assert result.exit_code == code, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    err = result.stderr
-    assert err.startswith(f"cmperf: {kind}: "), err
-    assert err.endswith("\n") and err.count("\n") == 1, err
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in err, f"{fragment!r} not in {err!r}"
-    return err
 
 
 def _reject_constant(name: str) -> Any:
