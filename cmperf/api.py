@@ -147,25 +147,43 @@ def _check(s: Scenario, phase: str, use: MemoryUse, ranks: int, enabled: bool) -
         check_fits(use, phase, ranks)
 
 
+def _layers(
+    m: ModelSpec,
+    q: Any,
+    attention: list[Op],
+    tokens: Any,
+    expert_tokens: Any,
+    p: Any,
+    tp: int,
+) -> list[Layer]:
+    """Dense-FFN and MoE layers (those the model has) for one microbatch on one rank."""
+    layers = [Layer("dense", m.dense_layers, tuple(attention + dense_ffn_ops(m, q, tokens, tp)))]
+    if m.moe is not None:
+        layers.append(
+            Layer("moe", m.moe_layers, tuple(attention + moe_ops(m, q, expert_tokens, p)))
+        )
+    return [layer for layer in layers if layer.count]
+
+
 def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseResult:
     m, q, p = s.model, s.quantization, d.placement
     ranks = s.cluster.device.ranks_per_device
-    seqs_rank = d.batch_per_device / ranks
+    tp = d.tp
+    # A TP group of tp ranks shares its sequences; tp = 1 is data-parallel attention.
+    seqs_rank = d.batch_per_device * tp / ranks
     step_tokens = 1 + d.mtp_draft_tokens
     mb = d.microbatches
     seqs_mb = seqs_rank / mb
     tokens_mb = seqs_mb * step_tokens
+    # Each rank of a TP group sends its 1/tp share of the group's tokens to the experts.
+    expert_tokens_mb = tokens_mb / tp
 
-    attention = decode_attention_ops(m, q, seqs_mb, tokens_mb, d.kv_len)
-    layers = [
-        Layer("dense", m.dense_layers, tuple(attention + dense_ffn_ops(m, q, tokens_mb))),
-        Layer("moe", m.moe_layers, tuple(attention + moe_ops(m, q, tokens_mb, p))),
-    ]
-    layers = [layer for layer in layers if layer.count]
+    attention = decode_attention_ops(m, q, seqs_mb, tokens_mb, d.kv_len, tp)
+    layers = _layers(m, q, attention, tokens_mb, expert_tokens_mb, p, tp)
     stack = _run_stack(s, layers, d.streams, mb)
     head = _costed(
         s,
-        [embedding_op(m, q, seqs_rank * step_tokens), *head_ops(m, q, seqs_rank * step_tokens)],
+        [embedding_op(m, q, seqs_rank * step_tokens), *head_ops(m, q, seqs_rank * step_tokens, tp)],
         (WHOLE_RANK,),
     )
     head_s = _serial_time(head)
@@ -184,12 +202,12 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
             1,
             tuple(
                 mtp_pre_ops(m, q, seqs_mb)
-                + decode_attention_ops(m, q, seqs_mb, seqs_mb, d.kv_len)
-                + moe_ops(m, q, seqs_mb, p)
+                + decode_attention_ops(m, q, seqs_mb, seqs_mb, d.kv_len, tp)
+                + moe_ops(m, q, seqs_mb / tp, p)
             ),
         )
         mtp_stack = _run_stack(s, [mtp_layer], d.streams, mb)
-        mtp_head = _costed(s, head_ops(m, q, seqs_rank), (WHOLE_RANK,))
+        mtp_head = _costed(s, head_ops(m, q, seqs_rank, tp), (WHOLE_RANK,))
         mtp_pass_s = mtp_stack.makespan_s + _serial_time(mtp_head)
         step_s = step_s + d.mtp_draft_tokens * mtp_pass_s
         ops += _results("decode", "mtp", mtp_stack.costed["mtp"], mb)
@@ -202,7 +220,8 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
     chains = dict(stack.chains)
     if d.mtp_draft_tokens:
         chains.update(mtp_stack.chains)
-    use = memory_use(s, d, all_layers, seqs_rank * d.kv_len, p.ep * tokens_mb)
+    buffer_tokens = p.ep * expert_tokens_mb if m.moe else 0.0
+    use = memory_use(s, d, all_layers, seqs_rank * d.kv_len, buffer_tokens)
     _check(s, "decode", use, ranks, check_memory)
     tpot = tpot_s(step_s, d.tokens_emitted_per_step)
     return PhaseResult(
@@ -219,7 +238,9 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
         extra={
             "tokens_per_rank_per_microbatch": tokens_mb,
             "tokens_emitted_per_step": d.tokens_emitted_per_step,
-            "expert_tokens_busiest_rank": expert_tokens_per_rank(m, p, tokens_mb),
+            "expert_tokens_busiest_rank": (
+                expert_tokens_per_rank(m, p, expert_tokens_mb) if m.moe else 0.0
+            ),
         },
         chains=chains,
     )
@@ -231,16 +252,21 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
     tokens_rank = f.tokens_per_device / ranks
     mb = f.microbatches
     tokens_mb = tokens_rank / mb
-    attention = prefill_attention_ops(m, q, tokens_mb, f.input_len, f.attention_tp)
-    layers = [
-        Layer("dense", m.dense_layers, tuple(attention + dense_ffn_ops(m, q, tokens_mb))),
-        Layer("moe", m.moe_layers, tuple(attention + moe_ops(m, q, tokens_mb, p))),
-    ]
-    layers = [layer for layer in layers if layer.count]
+    if m.attention.kind == "mla":
+        # SP-TP-SP: each rank keeps its own tokens; attention_tp splits the core attention.
+        attention = prefill_attention_ops(m, q, tokens_mb, f.input_len, f.attention_tp)
+        layers = _layers(m, q, attention, tokens_mb, tokens_mb, p, 1)
+    else:
+        # Tensor parallelism: the tp ranks of a group all process the group's tokens.
+        group_mb = tokens_mb * f.tp
+        attention = prefill_attention_ops(m, q, group_mb, f.input_len, f.tp)
+        layers = _layers(m, q, attention, group_mb, tokens_mb, p, f.tp)
     stack = _run_stack(s, layers, f.streams, mb)
     prompts_rank = tokens_rank / f.input_len
     head = _costed(
-        s, [embedding_op(m, q, tokens_rank), *head_ops(m, q, prompts_rank)], (WHOLE_RANK,)
+        s,
+        [embedding_op(m, q, tokens_rank), *head_ops(m, q, prompts_rank * f.tp, f.tp)],
+        (WHOLE_RANK,),
     )
     head_s = _serial_time(head)
     batch_s = stack.makespan_s + head_s
@@ -252,7 +278,9 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
         LayerResult(layer.kind, layer.count, stack.layer_times[layer.kind]) for layer in layers
     ]
     layer_rows.append(LayerResult("head", 1, head_s))
-    use = memory_use(s, f, layers, tokens_rank, expert_tokens_per_rank(m, p, tokens_mb))
+    kv_tokens = tokens_rank * (f.tp if m.attention.kind == "gqa" else 1)
+    buffer_tokens = expert_tokens_per_rank(m, p, tokens_mb) if m.moe else 0.0
+    use = memory_use(s, f, layers, kv_tokens, buffer_tokens)
     _check(s, "prefill", use, ranks, check_memory)
     return PhaseResult(
         phase="prefill",

@@ -35,8 +35,10 @@ class Layer:
 
 
 def _mla_prolog(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
-    """RMSNorm, fused q/kv down-projection, latent norms (sequence- or data-parallel tokens)."""
+    """RMSNorm, fused q/kv down-projection, latent norms (sequence- or data-parallel tokens).
+    Without a query LoRA (DeepSeek-V2-Lite) only the KV latent is projected down here."""
     a, h = model.attention, model.hidden
+    q_rank = a.q_lora_rank or 0
     return [
         elementwise("attn_norm", "attention", tokens * h, *RMSNORM),
         gemm(
@@ -44,15 +46,28 @@ def _mla_prolog(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
             "attention",
             tokens,
             h,
-            a.q_lora_rank + a.kv_cache_values_per_token,
+            q_rank + a.kv_cache_values_per_token,
             q.weights,
             q.activations,
             q.gemm,
         ),
-        elementwise(
-            "latent_norms", "attention", tokens * (a.q_lora_rank + a.kv_lora_rank), *RMSNORM
-        ),
+        elementwise("latent_norms", "attention", tokens * (q_rank + a.kv_lora_rank), *RMSNORM),
     ]
+
+
+def _q_up(model: ModelSpec, q: Quantization, tokens: Any, heads: int, acts: DType) -> Op:
+    """Queries for `heads` heads: up from the query latent, or straight from the hidden state."""
+    a = model.attention
+    width = a.q_lora_rank or model.hidden
+    name = "q_b_proj" if a.q_lora_rank else "q_proj"
+    return gemm(name, "attention", tokens, width, heads * a.qk_head_dim, q.weights, acts, q.gemm)
+
+
+def all_reduce(name: str, model: ModelSpec, tokens: Any, tp: int) -> Op:
+    """Ring all-reduce of the BF16 hidden state over a TP group: each rank sends
+    2 (t - 1) / t of it, in 2 (t - 1) steps."""
+    sent = 2 * (tp - 1) / tp * tokens * model.hidden * BF16.bytes
+    return communication(name, CommKind.ALL_REDUCE, sent, 2 * (tp - 1), tp)
 
 
 def kv_cache_write(model: ModelSpec, q: Quantization, tokens: Any) -> Op:
@@ -68,36 +83,39 @@ def kv_cache_write(model: ModelSpec, q: Quantization, tokens: Any) -> Op:
     )
 
 
-def _o_proj(model: ModelSpec, q: Quantization, tokens: Any, acts: DType) -> Op:
-    """Output projection, heads x v_head_dim -> hidden, on the rank's own tokens."""
+def _o_proj(
+    model: ModelSpec, q: Quantization, tokens: Any, acts: DType, heads: int | None = None
+) -> Op:
+    """Output projection, heads x v_head_dim -> hidden."""
     a = model.attention
-    return gemm(
-        "o_proj", "attention", tokens, a.heads * a.v_head_dim, model.hidden, q.weights, acts, q.gemm
-    )
+    width = (heads or a.heads) * a.v_head_dim
+    return gemm("o_proj", "attention", tokens, width, model.hidden, q.weights, acts, q.gemm)
 
 
 def decode_attention_ops(
-    model: ModelSpec, q: Quantization, seqs: Any, tokens: Any, kv_len: Any
+    model: ModelSpec, q: Quantization, seqs: Any, tokens: Any, kv_len: Any, tp: int = 1
+) -> list[Op]:
+    """Attention of a decode step on one rank: MLA or GQA, heads split over `tp` ranks."""
+    if model.attention.kind == "gqa":
+        return gqa_attention_ops(model, q, seqs, tokens, kv_len, tp)
+    return mla_decode_ops(model, q, seqs, tokens, kv_len, tp)
+
+
+def mla_decode_ops(
+    model: ModelSpec, q: Quantization, seqs: Any, tokens: Any, kv_len: Any, tp: int = 1
 ) -> list[Op]:
     """MLA in decode, weight-absorbed (DeepSeek-V3; MLAProlog + fused attention, ref §3.1).
 
-    Each rank runs the whole MLA for its own sequences (data parallel). With MTP each
-    sequence brings 1 + d query tokens that share one pass over its KV cache.
+    Each rank runs MLA for its own sequences (data parallel, tp = 1) or for heads/tp heads of
+    its group's sequences. With MTP each sequence brings 1 + d query tokens that share one pass
+    over its KV cache.
     """
     a = model.attention
+    heads = a.heads // tp
     latent = a.kv_cache_values_per_token
     ops = _mla_prolog(model, q, tokens)
     ops += [
-        gemm(
-            "q_b_proj",
-            "attention",
-            tokens,
-            a.q_lora_rank,
-            a.heads * a.qk_head_dim,
-            q.weights,
-            q.activations,
-            q.gemm,
-        ),
+        _q_up(model, q, tokens, heads, q.activations),
         gemm(
             "q_absorb",
             "attention",
@@ -107,9 +125,9 @@ def decode_attention_ops(
             q.weights,
             q.activations,
             q.gemm,
-            repeat=a.heads,
+            repeat=heads,
         ),
-        elementwise("rope", "attention", tokens * (a.heads + 1) * a.qk_rope_head_dim, *ROPE),
+        elementwise("rope", "attention", tokens * (heads + 1) * a.qk_rope_head_dim, *ROPE),
         kv_cache_write(model, q, tokens),
         Op(
             "attention",
@@ -118,9 +136,9 @@ def decode_attention_ops(
             kind="attention",
             dtype=q.attention,
             # FlashMLA's count: 2 h s_q s_k (576 + 512)  (ref gpu.md §2.2)
-            flop=2.0 * a.heads * tokens * kv_len * (latent + a.kv_lora_rank),
+            flop=2.0 * heads * tokens * kv_len * (latent + a.kv_lora_rank),
             kv_bytes=seqs * kv_len * latent * q.kv_cache.bytes,
-            act_bytes=tokens * a.heads * (latent + a.kv_lora_rank) * BF16.bytes,
+            act_bytes=tokens * heads * (latent + a.kv_lora_rank) * BF16.bytes,
         ),
         gemm(
             "v_up",
@@ -131,14 +149,82 @@ def decode_attention_ops(
             q.weights,
             q.activations,
             q.gemm,
-            repeat=a.heads,
+            repeat=heads,
         ),
-        _o_proj(model, q, tokens, q.activations),
+        _o_proj(model, q, tokens, q.activations, heads),
     ]
+    if tp > 1:
+        ops.append(all_reduce("attn_all_reduce", model, tokens, tp))
+    return ops
+
+
+def gqa_attention_ops(
+    model: ModelSpec,
+    q: Quantization,
+    seqs: Any,
+    tokens: Any,
+    kv_len: Any,
+    tp: int = 1,
+    causal_len: int | None = None,
+) -> list[Op]:
+    """Grouped-query attention on one rank with heads/tp query and kv_heads/tp key/value heads:
+    fused QKV projection, RoPE, cache write, attention, output projection, and the all-reduce
+    of tensor parallelism. Decode attends over `kv_len` cached tokens; prefill (`causal_len` =
+    the prompt length S) over (S + 1) / 2 on average."""
+    a, h = model.attention, model.hidden
+    heads, kv_heads, hd = a.heads // tp, a.kv_heads_per_rank(tp), a.head_dim
+    keys = kv_len if causal_len is None else (causal_len + 1) / 2
+    cache_bytes = seqs * kv_len * 2 * kv_heads * hd * q.kv_cache.bytes if causal_len is None else 0
+    ops = [
+        elementwise("attn_norm", "attention", tokens * h, *RMSNORM),
+        gemm(
+            "qkv_proj",
+            "attention",
+            tokens,
+            h,
+            (heads + 2 * kv_heads) * hd,
+            q.weights,
+            q.activations,
+            q.gemm,
+        ),
+        elementwise("rope", "attention", tokens * (heads + kv_heads) * hd, *ROPE),
+        Op(
+            "kv_cache_write",
+            "attention",
+            engine=Engine.VECTOR,
+            kind="vector",
+            dtype=BF16,
+            kv_bytes=tokens * 2 * kv_heads * hd * q.kv_cache.bytes,
+        ),
+        Op(
+            "attention",
+            "attention",
+            engine=Engine.CUBE,
+            kind="attention",
+            dtype=q.attention,
+            # QK^T and PV: 2 FLOP per multiply-add over head_dim each
+            flop=2.0 * heads * tokens * keys * 2 * hd,
+            kv_bytes=cache_bytes,
+            act_bytes=tokens * (2 * heads + 2 * kv_heads) * hd * BF16.bytes,
+        ),
+        gemm("o_proj", "attention", tokens, heads * hd, h, q.weights, q.activations, q.gemm),
+    ]
+    if tp > 1:
+        ops.append(all_reduce("attn_all_reduce", model, tokens, tp))
     return ops
 
 
 def prefill_attention_ops(
+    model: ModelSpec, q: Quantization, tokens: Any, seq_len: int, tp: int
+) -> list[Op]:
+    """Attention of a prefill on one rank. GQA: heads split over a TP group of `tp` ranks that
+    all process the group's `tokens`. MLA: SP-TP-SP over `tp` ranks (mla_prefill_ops)."""
+    if model.attention.kind == "gqa":
+        return gqa_attention_ops(model, q, tokens / seq_len, tokens, 0, tp, causal_len=seq_len)
+    return mla_prefill_ops(model, q, tokens, seq_len, tp)
+
+
+def mla_prefill_ops(
     model: ModelSpec, q: Quantization, tokens: Any, seq_len: int, tp: int
 ) -> list[Op]:
     """MLA in prefill, staged hybrid parallelism SP-TP-SP (ref §3.2).
@@ -155,20 +241,12 @@ def prefill_attention_ops(
     ops = _mla_prolog(model, q, tokens)
     ops.append(kv_cache_write(model, q, tokens))
     if tp > 1:
-        # Latents travel quantized: they feed W8A8 up-projections.
-        gathered = tokens * (a.q_lora_rank + latent) * act.bytes * (tp - 1)
+        # Latents travel quantized: they feed W8A8 up-projections. Without a query LoRA the
+        # queries are projected from the hidden state, which travels instead.
+        gathered = tokens * ((a.q_lora_rank or model.hidden) + latent) * act.bytes * (tp - 1)
         ops.append(communication("attn_all_gather", CommKind.ALL_GATHER, gathered, tp - 1, tp))
     ops += [
-        gemm(
-            "q_b_proj",
-            "attention",
-            group_tokens,
-            a.q_lora_rank,
-            heads * a.qk_head_dim,
-            q.weights,
-            act,
-            q.gemm,
-        ),
+        _q_up(model, q, group_tokens, heads, act),
         gemm(
             "kv_b_proj",
             "attention",
@@ -213,6 +291,8 @@ def expert_tokens_per_rank(model: ModelSpec, p: Placement, tokens: Any) -> Any:
         routed_per_rank = instances // p.ep
         return routed_per_rank * per_routed_instance + tokens * moe.shared_experts
     per_rank = (instances + p.shared_expert_replicas) // p.ep
+    if not moe.shared_experts:
+        return per_rank * per_routed_instance
     per_shared_replica = tokens * p.ep * moe.shared_experts / p.shared_expert_replicas
     return maximum(per_rank * per_routed_instance, per_rank * per_shared_replica)
 
@@ -286,15 +366,19 @@ def _grouped(op: Op, n_experts: int) -> Op:
     return replace(op, weight_bytes=op.weight_bytes * n_experts)
 
 
-def dense_ffn_ops(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
-    """The dense SwiGLU FFN of the first layers, data parallel on each rank."""
-    h, inter = model.hidden, model.dense_intermediate
-    return [
+def dense_ffn_ops(model: ModelSpec, q: Quantization, tokens: Any, tp: int = 1) -> list[Op]:
+    """A dense SwiGLU FFN: data parallel on each rank, or its columns split over `tp` ranks
+    (up/gate by columns, down by rows, then an all-reduce)."""
+    h, inter = model.hidden, model.dense_intermediate // tp
+    ops = [
         elementwise("ffn_norm", "ffn", tokens * h, *RMSNORM),
         gemm("ffn_up_gate", "ffn", tokens, h, 2 * inter, q.weights, q.activations, q.gemm),
         elementwise("ffn_swiglu", "ffn", tokens * inter, *SWIGLU),
         gemm("ffn_down", "ffn", tokens, inter, h, q.weights, q.activations, q.gemm),
     ]
+    if tp > 1:
+        ops.append(all_reduce("ffn_all_reduce", model, tokens, tp))
+    return ops
 
 
 def embedding_op(model: ModelSpec, q: Quantization, tokens: Any) -> Op:
@@ -309,10 +393,10 @@ def embedding_op(model: ModelSpec, q: Quantization, tokens: Any) -> Op:
     )
 
 
-def head_ops(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
+def head_ops(model: ModelSpec, q: Quantization, tokens: Any, tp: int = 1) -> list[Op]:
     """Final norm, LM head and sampling for the tokens that leave the model (all of them in
-    decode, the last of each prompt in prefill)."""
-    h, v = model.hidden, model.vocab
+    decode, the last of each prompt in prefill); the vocabulary split over `tp` ranks."""
+    h, v = model.hidden, model.vocab // tp
     return [
         elementwise("final_norm", "head", tokens * h, *RMSNORM),
         gemm("lm_head", "head", tokens, h, v, q.head, BF16, q.head, 4.0),

@@ -59,11 +59,12 @@ def memory_use(
     """
     m, q = s.model, s.quantization
     weights = sum(_weights(layer) * layer.count for layer in layers)
-    weights = weights + m.vocab * m.hidden * q.head.bytes
+    # The embedding table, split by vocabulary over a TP group like the LM head.
+    weights = weights + m.vocab / phase.tp * m.hidden * q.head.bytes
     attention_layers = m.layers + m.mtp_modules
     kv = (
         kv_tokens_per_rank
-        * m.attention.kv_cache_values_per_token
+        * m.attention.kv_cache_values_per_rank(phase.tp)
         * q.kv_cache.bytes
         * attention_layers
     )
@@ -87,5 +88,5 @@ def check_fits(use: MemoryUse, phase: str, ranks_per_device: int) -> None:
     raise InfeasibleError(
         f"{phase}: memory exceeded: {format_quantity(worst, Dimension.BYTES)} per rank needed "
         f"({parts}) but a rank has {format_quantity(use.capacity_bytes, Dimension.BYTES)} "
-        f"({ranks_per_device} ranks per device); lower the batch or raise ep"
+        f"({ranks_per_device} ranks per device); lower the batch, or spread the model over more ranks (ep, tp)"
     )

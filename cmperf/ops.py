@@ -20,6 +20,7 @@ class CommKind(StrEnum):
     COMBINE = "combine"  # MoE: expert outputs back, weighted sum
     ALL_GATHER = "all_gather"
     ALL_TO_ALL = "all_to_all"
+    ALL_REDUCE = "all_reduce"
 
 
 @dataclass(frozen=True)

@@ -244,10 +244,15 @@ def candidates(s: Scenario, spec: SweepSpec) -> Iterator[Candidate | str]:
         spec.quantization,
     ):
         ranks = devices * s.cluster.device.ranks_per_device
-        if ranks % ep:
+        if s.model.moe is None:  # a dense model: no experts to place
+            if (ep, kind) != (spec.ep[0], spec.placements[0]):
+                continue
+            placed: tuple[str, ...] | None = ()
+        elif ranks % ep:
             yield f"ep {ep} does not divide the {ranks} ranks of {devices} devices"
             continue
-        placed = placement_sets(s, phase, ep, kind)
+        else:
+            placed = placement_sets(s, phase, ep, kind)
         if placed is None:
             yield f"ep {ep}: no {kind} placement of {s.model.moe.routed_experts} routed experts"
             continue
@@ -258,8 +263,8 @@ def candidates(s: Scenario, spec: SweepSpec) -> Iterator[Candidate | str]:
         sets += [f"quantization.{key}={fmt}" for key, fmt in quant]
         labels = {
             "devices": devices,
-            "ep": ep,
-            "placement": kind,
+            "ep": ep if s.model.moe else 1,
+            "placement": kind if s.model.moe else "dense",
             "microbatches": mb,
             "mtp_draft_tokens": drafts,
             "quantization": dict(quant),

@@ -58,7 +58,7 @@ def resolve(kind: str, name: str, near: Path | None = None, spec_kind: str | Non
     """A spec given as a path (relative to the referring file's folder first), or as a name
     looked up in the spec folders."""
     as_path = Path(name)
-    if as_path.suffix in (".yaml", ".yml") or "/" in name:
+    if as_path.suffix in (".yaml", ".yml", ".json") or "/" in name:
         candidates = [as_path]
         if near is not None and not as_path.is_absolute():
             candidates.insert(0, near / as_path)
@@ -118,14 +118,18 @@ def _load_cluster(path: Path) -> Cluster:
 def _load_model(path: Path) -> ModelSpec:
     key = ("model", path.resolve())
     if key not in _CACHE:
-        r = Reader(load_yaml(path), str(path))
-        spec = read_model(r, r.string("name"))
-        r.done()
+        if path.suffix == ".json":
+            from ..hf import read_hf_config
+
+            spec = read_hf_config(path)
+        else:
+            r = Reader(load_yaml(path), str(path))
+            spec = read_model(r, r.string("name"))
+            r.done()
         _CACHE[key] = spec
     return _CACHE[key]
 
 
-@functools.lru_cache(maxsize=4096)
 def parse_override(text: str) -> tuple[str, Any]:
     """`decode.batch_per_device=8` -> ("decode.batch_per_device", 8); values are YAML scalars."""
     key, sep, value = text.partition("=")

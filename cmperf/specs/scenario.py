@@ -56,6 +56,7 @@ class Phase:
     placement: Placement
     microbatches: int
     streams: tuple[Stream, ...]
+    tp: int  # tensor parallelism of attention and dense FFNs (ranks per group)
 
 
 @dataclass(frozen=True)
@@ -155,12 +156,23 @@ def _streams(r: Reader, cluster: Cluster, microbatches: int) -> tuple[Stream, ..
 
 
 def _placement(r: Reader, model: ModelSpec, ranks: int) -> Placement:
+    if model.moe is None:
+        for key in ("ep", "redundant_experts", "shared_expert_replicas", "expert_imbalance"):
+            if r.has(key):
+                raise r.error(key, f"model {model.name} has no experts (a dense model)")
+        return Placement(1, 0, 0, 1.0)
     ep = r.integer("ep", ranks)
     redundant = r.integer("redundant_experts", 0, low=0)
     shared = r.integer("shared_expert_replicas", ep if model.moe.shared_experts else 0, low=0)
     imbalance = r.number("expert_imbalance", 1.0, low=1.0, high=1e3)
     if ranks % ep:
         raise r.error("ep", f"ep {ep} does not divide the {ranks} ranks of the phase")
+    if model.moe.shared_experts == 0 and shared:
+        raise r.error("shared_expert_replicas", "the model has no shared expert")
+    if model.moe.shared_experts and shared == 0:
+        raise r.error(
+            "shared_expert_replicas", "the model's shared expert needs at least 1 replica"
+        )
     instances = model.moe.routed_experts + redundant + (shared if shared != ep else 0)
     if shared == ep:
         if instances % ep:
@@ -175,18 +187,23 @@ def _placement(r: Reader, model: ModelSpec, ranks: int) -> Placement:
             f"{model.moe.routed_experts} routed + {redundant} redundant + {shared} "
             f"shared-expert replicas do not place evenly over ep {ep}",
         )
-    if model.moe.shared_experts == 0 and shared:
-        raise r.error("shared_expert_replicas", "the model has no shared expert")
-    if model.moe.shared_experts and shared == 0:
-        raise r.error(
-            "shared_expert_replicas", "the model's shared expert needs at least 1 replica"
-        )
     return Placement(ep, redundant, shared, imbalance)
 
 
 def _ranks(r: Reader, cluster: Cluster) -> tuple[int, int]:
     devices = r.integer("devices", high=cluster.devices)
     return devices, devices * cluster.device.ranks_per_device
+
+
+def _tp(r: Reader, model: ModelSpec, ranks: int) -> int:
+    """Tensor parallelism: heads (and dense FFN columns) split over `tp` ranks."""
+    tp = r.integer("tp", 1)
+    heads = model.attention.heads
+    if ranks % tp or heads % tp:
+        raise r.error("tp", f"tp {tp} must divide the {ranks} ranks and the {heads} heads")
+    if model.dense_intermediate and model.dense_layers and model.dense_intermediate % tp:
+        raise r.error("tp", f"tp {tp} must divide the dense FFN width {model.dense_intermediate}")
+    return tp
 
 
 def read_decode(r: Reader, cluster: Cluster, model: ModelSpec) -> Decode:
@@ -215,6 +232,7 @@ def read_decode(r: Reader, cluster: Cluster, model: ModelSpec) -> Decode:
         devices=devices,
         placement=placement,
         microbatches=microbatches,
+        tp=_tp(r, model, ranks),
         streams=_streams(r, cluster, microbatches),
         batch_per_device=batch,
         kv_len=r.integer("kv_len"),
@@ -243,11 +261,15 @@ def read_prefill(r: Reader, cluster: Cluster, model: ModelSpec) -> Prefill:
             f"attention_tp {tp} must divide the {ranks} ranks and the "
             f"{model.attention.heads} heads",
         )
+    prefill_tp = _tp(r, model, ranks)
+    if prefill_tp > 1 and model.attention.kind == "mla":
+        raise r.error("tp", "MLA prefill splits attention with attention_tp (SP-TP-SP); keep tp 1")
     prefill = Prefill(
         name="prefill",
         devices=devices,
         placement=placement,
         microbatches=microbatches,
+        tp=prefill_tp,
         streams=_streams(r, cluster, microbatches),
         tokens_per_device=r.number("tokens_per_device", low=0.0, high=1e9, low_open=True),
         input_len=r.integer("input_len"),
