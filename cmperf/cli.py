@@ -25,12 +25,12 @@ app = typer.Typer(
 class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
-
-
-class SweepFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
     CSV = "csv"
+    MARKDOWN = "markdown"
+
+
+class SchemaKind(StrEnum):
+    SCENARIO = "scenario"
 
 
 ScenarioArgument = Annotated[
@@ -40,7 +40,9 @@ SetOption = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario field: dotted.key=value (repeatable)."),
 ]
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+FormatOption = Annotated[
+    Format, typer.Option("--format", "-f", help="Output format: table, json, csv or markdown.")
+]
 
 
 class _State:
@@ -78,8 +80,26 @@ def _fail(exc: Exception) -> None:
         raise exc
     code = exc.exit_code if isinstance(exc, CmperfError) else 2
     kind = "infeasible" if code == 1 else "error"
-    typer.echo(f"cmperf: {kind}: {exc}", err=True)
+    typer.echo(f"cmperf: {kind}: {_one_line(str(exc))}", err=True)
     raise typer.Exit(code)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def _emit_json(record: object) -> None:
+    """Strict JSON (no NaN or Infinity, which many parsers reject), written whole or not at all."""
+    try:
+        text = json.dumps(record, indent=2, allow_nan=False)
+    except ValueError:
+        _fail(CmperfError("the result has a figure that is not a finite number (NaN or infinity)"))
+        return
+    sys.stdout.write(text + "\n")
 
 
 @app.command()
@@ -87,9 +107,18 @@ def estimate(
     scenario: ScenarioArgument,
     set_: SetOption = None,
     format_: FormatOption = Format.TABLE,
-    ops: Annotated[bool, typer.Option("--ops/--no-ops", help="Show the per-op breakdown.")] = True,
+    ops: Annotated[
+        bool,
+        typer.Option(
+            "--ops/--no-ops",
+            help="Show the per-op breakdown (table, markdown); --no-ops also leaves the ops "
+            "list out of the JSON (a smaller baseline for cmperf check).",
+        ),
+    ] = True,
 ) -> None:
-    """Estimate prefill and/or decode performance of a scenario."""
+    """Estimate prefill and/or decode performance of a scenario.
+
+    csv: one row per op with the fields of the JSON ops list."""
     from . import api, report
 
     try:
@@ -98,8 +127,16 @@ def estimate(
         _fail(exc)
         return
     if format_ == Format.JSON:
-        json.dump(report.estimate_record(result), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        record = report.estimate_record(result)
+        if not ops:
+            for phase in ("prefill", "decode"):
+                if phase in record:
+                    record[phase].pop("ops", None)
+        _emit_json(record)
+    elif format_ == Format.CSV:
+        _emit(report.estimate_csv(result))
+    elif format_ == Format.MARKDOWN:
+        _emit(report.estimate_markdown(result, show_ops=ops))
     else:
         report.render_estimate(result, _console(), show_ops=ops)
 
@@ -109,9 +146,11 @@ def validate(
     file: Annotated[Path | None, typer.Option(help="Validation points file.")] = None,
     format_: FormatOption = Format.TABLE,
 ) -> None:
-    """Predict every published measurement in the validation file and show the errors."""
+    """Predict every published measurement in the validation file and show the errors.
+
+    Exits 1 when a point is outside its bound and not a known gap (or a known gap closed)."""
+    from . import report
     from . import validate as validation
-    from .report import render_validation, validation_record
 
     try:
         outcomes = validation.run(file) if file else validation.run()
@@ -119,10 +158,13 @@ def validate(
         _fail(exc)
         return
     if format_ == Format.JSON:
-        json.dump(validation_record(outcomes), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _emit_json(report.validation_record(outcomes))
+    elif format_ == Format.CSV:
+        _emit(report.validation_csv(outcomes))
+    elif format_ == Format.MARKDOWN:
+        _emit(report.validation_markdown(outcomes))
     else:
-        render_validation(outcomes, _console())
+        report.render_validation(outcomes, _console())
     if not all(o.as_expected for o in outcomes):
         raise typer.Exit(1)
 
@@ -165,8 +207,13 @@ def sweep(
         ),
     ] = None,
     format_: Annotated[
-        SweepFormat, typer.Option("--format", "-f", help="table, json, or csv (the frontier).")
-    ] = SweepFormat.TABLE,
+        Format,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, json, csv (the frontier) or markdown (the ranked table and frontier).",
+        ),
+    ] = Format.TABLE,
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -198,16 +245,22 @@ def sweep(
     except CmperfError as exc:
         _fail(exc)
         return
-    if format_ == SweepFormat.JSON:
+    if format_ == Format.JSON:
         from .api import estimate as run_estimate
 
         def estimate_of(point: search.Point) -> dict:
             return report.estimate_record(run_estimate(result.scenario.file, point.sets))
 
-        json.dump(report.sweep_record(result, estimate_of), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    elif format_ == SweepFormat.CSV:
-        sys.stdout.write(report.frontier_csv(result))
+        try:
+            record = report.sweep_record(result, estimate_of)
+        except CmperfError as exc:
+            _fail(exc)
+            return
+        _emit_json(record)
+    elif format_ == Format.CSV:
+        _emit(report.frontier_csv(result))
+    elif format_ == Format.MARKDOWN:
+        _emit(report.sweep_markdown(result))
     else:
         report.render_sweep(result, _console())
 
@@ -267,31 +320,29 @@ def explain(
     try:
         result = api.estimate(scenario, tuple(set_ or ()))
         if timeline:
-            _timeline(result, layer, phase, plot)
+            _timeline(result, layer, phase, plot, format_)
             return
         from . import symbolic
 
         if op is not None:
             shown = symbolic.explain_op(result, op)
             if format_ == Format.JSON:
-                record = {
-                    "op": shown.op,
-                    "formula": shown.formula,
-                    "latex": shown.latex,
-                    "symbols": shown.symbols,
-                    "value_s": shown.value_s,
-                    "terms": shown.terms,
-                }
-                json.dump(record, sys.stdout, indent=2)
-                sys.stdout.write("\n")
+                _emit_json(report.op_explanation_record(shown))
+            elif format_ == Format.CSV:
+                _emit(report.op_explanation_csv(shown))
+            elif format_ == Format.MARKDOWN:
+                _emit(report.op_explanation_markdown(shown, latex))
             else:
                 report.render_op_explanation(shown, _console(), latex)
             return
         if solve is not None:
             answer = symbolic.solve(result.scenario, solve, _seconds(tpot_slo, "--tpot-slo"))
             if format_ == Format.JSON:
-                json.dump(answer.__dict__, sys.stdout, indent=2)
-                sys.stdout.write("\n")
+                _emit_json(report.solution_record(answer))
+            elif format_ == Format.CSV:
+                _emit(report.solution_csv(answer))
+            elif format_ == Format.MARKDOWN:
+                _emit(report.solution_markdown(answer, latex))
             else:
                 report.render_solution(answer, _console(), latex)
             return
@@ -299,29 +350,19 @@ def explain(
         if not parts:
             raise CmperfError(f"--phase {phase}: the scenario has no such phase")
         if format_ == Format.JSON:
-            json.dump(
-                [
-                    {
-                        "phase": c.phase,
-                        "lines": [
-                            dict(zip(("quantity", "formula", "value", "unit"), line, strict=True))
-                            for line in c.lines
-                        ],
-                    }
-                    for c in parts
-                ],
-                sys.stdout,
-                indent=2,
-            )
-            sys.stdout.write("\n")
+            _emit_json(report.composition_record(parts))
+        elif format_ == Format.CSV:
+            _emit(report.composition_csv(parts))
+        elif format_ == Format.MARKDOWN:
+            _emit(report.composition_markdown(parts))
         else:
             report.render_composition(parts, _console())
     except CmperfError as exc:
         _fail(exc)
 
 
-def _timeline(result, layer: str, phase: str | None, plot: Path | None) -> None:
-    from .report import render_timeline
+def _timeline(result, layer: str, phase: str | None, plot: Path | None, format_: Format) -> None:
+    from . import report
     from .schedule import steady_layer
 
     phases = [
@@ -331,6 +372,7 @@ def _timeline(result, layer: str, phase: str | None, plot: Path | None) -> None:
         raise CmperfError(f"--phase {phase}: the scenario has no such phase")
     if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise CmperfError(f"--plot: expected a .png, .svg or .pdf file name, got {plot}")
+    records = []
     for p in phases:
         if layer not in p.chains:
             raise CmperfError(
@@ -338,13 +380,89 @@ def _timeline(result, layer: str, phase: str | None, plot: Path | None) -> None:
             )
         window, bars = steady_layer(p.chains[layer], p.microbatches)
         title = f"{result.scenario.name}: {p.phase} {layer} layer"
-        render_timeline(title, window, bars, _console())
+        if format_ == Format.TABLE:
+            report.render_timeline(title, window, bars, _console())
+        records.append(report.timeline_records(title, window, bars))
         if plot is not None:
             from .plot import plot_timeline
 
             target = plot if len(phases) == 1 else plot.with_stem(f"{plot.stem}-{p.phase}")
             plot_timeline(title, window, bars, target)
+    if format_ == Format.JSON:
+        _emit_json(records)
+    elif format_ == Format.CSV:
+        rows = [row for record in records for row in report.timeline_rows(record)]
+        _emit(report.csv_text(report.TIMELINE_COLUMNS, rows))
+    elif format_ == Format.MARKDOWN:
+        _emit("\n".join(report.timeline_markdown(record) for record in records))
+
+
+@app.command()
+def check(
+    baselines: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Baseline JSON files written by `cmperf estimate SCENARIO --format json`.",
+            show_default=False,
+        ),
+    ],
+    rtol: Annotated[
+        float, typer.Option(help="Relative tolerance of every figure (0.02 = 2 %).")
+    ] = 0.02,
+    format_: FormatOption = Format.TABLE,
+) -> None:
+    """Re-run the scenarios recorded in baselines and compare their figures (for CI).
+
+    Exit 0 when every figure is within --rtol, 1 when one moved (a diff table shows which),
+    2 when a baseline is unreadable or malformed."""
+    from . import baseline, report
+
+    try:
+        checks = baseline.check(baselines, rtol)
+    except CmperfError as exc:
+        _fail(exc)
+        return
+    if format_ == Format.JSON:
+        _emit_json(baseline.check_record(checks, rtol))
+    elif format_ == Format.CSV:
+        _emit(report.check_csv(checks))
+    elif format_ == Format.MARKDOWN:
+        _emit(report.check_markdown(checks, rtol))
+    else:
+        report.render_check(checks, rtol, _console())
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema(
+    kind: Annotated[SchemaKind, typer.Argument(help="Which file kind: scenario.")],
+) -> None:
+    """Print the JSON Schema (draft 2020-12) of a spec file kind, for editors and linters."""
+    from .schema import scenario_schema
+
+    _emit_json(scenario_schema())
 
 
 def main() -> None:
-    app()
+    """The console entry point: a bug still ends in one line on stderr (exit 3) unless --debug."""
+    try:
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # here, so a closed pipe is caught below, not at exit
+    except BrokenPipeError:
+        # The reader went away (`cmperf ... | head`): stop quietly, as rich does for tables.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except Exception as exc:  # anything else is a bug in cmperf
+        if _State.debug:
+            raise
+        name = type(exc).__name__
+        sys.stderr.write(
+            f"cmperf: internal error: {name}: {_one_line(str(exc))} (a bug in cmperf; "
+            "rerun with --debug for the traceback and please report it)\n"
+        )
+        sys.exit(3)

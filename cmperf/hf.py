@@ -56,6 +56,8 @@ def read_hf_config(path: Path) -> ModelSpec:
         ) from None
     c = _Config(data, file)
     architectures = data.get("architectures") or []
+    if isinstance(architectures, str):
+        architectures = [architectures]
     arch = architectures[0] if isinstance(architectures, list) and architectures else None
     family = SUPPORTED.get(arch) if isinstance(arch, str) else None
     if family is None:

@@ -88,5 +88,6 @@ def check_fits(use: MemoryUse, phase: str, ranks_per_device: int) -> None:
     raise InfeasibleError(
         f"{phase}: memory exceeded: {format_quantity(worst, Dimension.BYTES)} per rank needed "
         f"({parts}) but a rank has {format_quantity(use.capacity_bytes, Dimension.BYTES)} "
-        f"({ranks_per_device} ranks per device); lower the batch, or spread the model over more ranks (ep, tp)"
+        f"({ranks_per_device} ranks per device); lower the batch, or spread the model over "
+        "more ranks (ep, tp)"
     )

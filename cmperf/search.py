@@ -108,6 +108,8 @@ def _ints(r: Reader, key: str, default: Any, low: int = 0) -> tuple[int, ...]:
 
 def read_sweep(s: Scenario, overrides: dict[str, Any]) -> SweepSpec:
     """The scenario's `sweep:` block, with command-line SLOs and objective applied."""
+    if s.sweep is not None and not isinstance(s.sweep, dict):
+        raise SpecError(s.file, "sweep", f"expected a mapping of search axes, got {s.sweep!r}")
     raw = dict(s.sweep or {})
     raw.update({k: v for k, v in overrides.items() if v is not None})
     r = Reader(raw, s.file, "sweep")
@@ -143,6 +145,8 @@ def read_sweep(s: Scenario, overrides: dict[str, Any]) -> SweepSpec:
         raise mtp.error("draft_tokens", "MTP applies to decode only")
     placements = r.raw("placements", list(PLACEMENTS))
     placements = placements if isinstance(placements, list) else [placements]
+    if not placements:
+        raise r.error("placements", f"expected one or more of {', '.join(PLACEMENTS)}")
     for p in placements:
         if p not in PLACEMENTS:
             raise r.error("placements", f"expected {' or '.join(PLACEMENTS)}, got {p!r}")
@@ -196,6 +200,8 @@ def _quantization_modes(r: Reader) -> tuple[tuple[tuple[str, str], ...], ...]:
                 )
         values = q.raw(group)
         values = values if isinstance(values, list) else [values]
+        if not values:
+            raise q.error(group, "expected at least one format")
         for v in values:
             if v not in formats:
                 raise q.error(group, f"expected formats from {', '.join(formats)}, got {v!r}")

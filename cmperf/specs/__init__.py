@@ -80,11 +80,19 @@ def resolve(kind: str, name: str, near: Path | None = None, spec_kind: str | Non
     raise LookupError(f"unknown {kind} {name!r}{did_you_mean(name, names)}; {listed}")
 
 
-_CACHE: dict[tuple[str, Path], Any] = {}
+_CACHE: dict[tuple, Any] = {}
+
+
+def _stamp(path: Path) -> int | None:
+    """The file's modification time: a cached spec is reloaded when its file changes."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _load_device(path: Path) -> Device:
-    key = ("device", path.resolve())
+    key = ("device", path.resolve(), _stamp(path))
     if key not in _CACHE:
         r = Reader(load_yaml(path), str(path))
         name = r.string("name")
@@ -96,7 +104,7 @@ def _load_device(path: Path) -> Device:
 
 
 def _load_cluster(path: Path) -> Cluster:
-    key = ("cluster", path.resolve())
+    key = ("cluster", path.resolve(), _stamp(path))
     if key not in _CACHE:
         r = Reader(load_yaml(path), str(path))
         name = r.string("name")
@@ -116,7 +124,7 @@ def _load_cluster(path: Path) -> Cluster:
 
 
 def _load_model(path: Path) -> ModelSpec:
-    key = ("model", path.resolve())
+    key = ("model", path.resolve(), _stamp(path))
     if key not in _CACHE:
         if path.suffix == ".json":
             from ..hf import read_hf_config
@@ -162,7 +170,7 @@ def apply_overrides(data: Any, overrides: list[str] | tuple[str, ...], file: str
 def _scenario_yaml(path: Path) -> Any:
     """Parsed scenario file, cached per file version (a sweep loads one file many times)."""
     key = ("scenario-yaml", path.resolve())
-    stamp = path.stat().st_mtime_ns if path.exists() else None
+    stamp = _stamp(path)
     cached = _CACHE.get(key)
     if cached is None or cached[0] != stamp:
         cached = _CACHE[key] = (stamp, load_yaml(path))

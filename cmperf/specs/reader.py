@@ -29,6 +29,8 @@ def load_yaml(path: Path) -> Any:
         raise SpecError(str(path), "", "file not found") from None
     except OSError as exc:
         raise SpecError(str(path), "", f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(str(path), "", f"not UTF-8 text (byte {exc.start})") from None
     try:
         return yaml.load(text, Loader=YAML_LOADER)
     except yaml.YAMLError as exc:
@@ -38,8 +40,12 @@ def load_yaml(path: Path) -> Any:
         raise SpecError(str(path), "", f"malformed YAML: {where}{problem}") from None
 
 
-def did_you_mean(word: str, choices: list[str] | set[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+def did_you_mean(word: object, choices: list[str] | set[str] | tuple[str, ...]) -> str:
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(
+        word, [c for c in choices if isinstance(c, str)], n=1, cutoff=0.6
+    )
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -50,6 +56,9 @@ class Reader:
         self.file, self.path = file, path
         if not isinstance(data, dict):
             raise SpecError(file, path, f"expected a mapping of keys, got {_kind(data)}")
+        for key in data:
+            if not isinstance(key, str):
+                raise SpecError(file, path, f"key {key!r} is not a name: keys are text")
         self.data: dict[str, Any] = data
         self._used: set[str] = set()
 

@@ -1,4 +1,5 @@
-"""Rewrite the golden predictions and the README's validation table from the current model.
+"""Rewrite the golden predictions, the README's validation table, the `cmperf check` baselines
+of the shipped scenarios and the published scenario JSON Schema from the current model.
 
 Run after a deliberate change of the model's numbers: `python tests/golden/update.py`.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -17,6 +19,45 @@ from cmperf.report import render_validation
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 TABLE_WIDTH = 150
+BASELINES = Path(__file__).with_name("baselines")
+# Scenario files as CI names them from the repository root (scenarios/ links cmperf/scenarios):
+# `cmperf check` re-runs the recorded file where it exists, else the scenario of that name.
+BASELINE_SCENARIOS = (
+    "scenarios/cloudmatrix384-decode.yaml",
+    "scenarios/cloudmatrix384-prefill.yaml",
+)
+SCHEMA_FILE = ROOT / "docs" / "scenario.schema.json"
+
+
+def write_baselines() -> list[Path]:
+    """`cmperf estimate FILE --format json --no-ops` of each shipped scenario, run from the
+    repository root so the recorded file is relative to it."""
+    from typer.testing import CliRunner
+
+    from cmperf.cli import app
+
+    BASELINES.mkdir(exist_ok=True)
+    written = []
+    cwd = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        for scenario in BASELINE_SCENARIOS:
+            args = ["estimate", scenario, "--format", "json", "--no-ops"]
+            result = CliRunner().invoke(app, args)
+            if result.exit_code != 0:
+                raise SystemExit(f"cmperf {' '.join(args)} failed: {result.output}")
+            target = BASELINES / f"{Path(scenario).stem}.json"
+            target.write_text(result.stdout)
+            written.append(target)
+    finally:
+        os.chdir(cwd)
+    return written
+
+
+def schema_text() -> str:
+    from cmperf.schema import scenario_schema
+
+    return json.dumps(scenario_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
 def validation_table(outcomes: list[validate.Outcome]) -> str:
@@ -45,3 +86,7 @@ if __name__ == "__main__":
     text = README.read_text()
     README.write_text(text.replace(readme_table(text), validation_table(outcomes)))
     print(f"wrote {len(values)} predictions to {golden} and the table in {README}")
+    for path in write_baselines():
+        print(f"wrote baseline {path.relative_to(ROOT)}")
+    SCHEMA_FILE.write_text(schema_text())
+    print(f"wrote {SCHEMA_FILE.relative_to(ROOT)}")
