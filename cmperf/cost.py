@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,20 +73,24 @@ class Param:
 def cost_params(op: Op, cluster: Cluster, stream: Stream) -> dict[str, Param]:
     """The named inputs of the op's cost formula (see `cost_from`)."""
     device = cluster.device
-    dfile = _shown(device.file)
+    dfile = device.file
     if op.comm is not None:
         tier = cluster.tier_for(op.comm.group_ranks)
         overhead = device.comm_overhead
-        tier_key = f"{_shown(cluster.file)}: " + (
-            f"scale_up.{tier.name}" if tier.name != "scale_out" else "scale_out"
-        )
+        tier_key = f"scale_up.{tier.name}" if tier.name != "scale_out" else "scale_out"
         fixed_key = _FIXED_OVERHEAD.get(op.comm.kind)
         return {
             "B": Param(op.comm.bytes_per_rank, "B", lambda: f"bytes each rank sends ({op.name})"),
             "BW": Param(
-                tier.bandwidth_bytes_per_s, "B/s", lambda: f"{tier_key}.bandwidth ({tier.source})"
+                tier.bandwidth_bytes_per_s,
+                "B/s",
+                lambda: f"{_shown(cluster.file)}: {tier_key}.bandwidth ({tier.source})",
             ),
-            "t_lat": Param(tier.latency_s, "s", lambda: f"{tier_key}.latency ({tier.source})"),
+            "t_lat": Param(
+                tier.latency_s,
+                "s",
+                lambda: f"{_shown(cluster.file)}: {tier_key}.latency ({tier.source})",
+            ),
             "n_peers": Param(
                 op.comm.peers,
                 "1",
@@ -97,12 +102,18 @@ def cost_params(op: Op, cluster: Cluster, stream: Stream) -> dict[str, Param]:
             "t_peer": Param(
                 overhead["per_peer_s"].value,
                 "s",
-                lambda: f"{dfile}: comm_overhead.per_peer_s ({overhead['per_peer_s'].source})",
+                lambda: (
+                    f"{_shown(dfile)}: comm_overhead.per_peer_s ({overhead['per_peer_s'].source})"
+                ),
             ),
             "t_fixed": Param(
                 overhead[fixed_key].value if fixed_key else 0.0,
                 "s",
-                (lambda: f"{dfile}: comm_overhead.{fixed_key} ({overhead[fixed_key].source})")
+                (
+                    lambda: (
+                        f"{_shown(dfile)}: comm_overhead.{fixed_key} ({overhead[fixed_key].source})"
+                    )
+                )
                 if fixed_key
                 else (lambda: f"none for {op.comm.kind.value}"),
             ),
@@ -122,11 +133,13 @@ def cost_params(op: Op, cluster: Cluster, stream: Stream) -> dict[str, Param]:
     cores = f"{op.engine.value} cores of stream {stream.name!r} / {engine.cores}"
     return {
         "F": Param(op.flop, "FLOP", lambda: f"arithmetic of {op.name} (cmperf/build.py)"),
-        "P": Param(peak, "FLOP/s", lambda: f"{dfile}: engines.{engine.name}.peak.{op.dtype.value}"),
+        "P": Param(
+            peak, "FLOP/s", lambda: f"{_shown(dfile)}: engines.{engine.name}.peak.{op.dtype.value}"
+        ),
         "eta_c": Param(
             compute_eff.value,
             "1",
-            lambda: f"{dfile}: efficiency.compute.{op.kind} ({compute_eff.source})",
+            lambda: f"{_shown(dfile)}: efficiency.compute.{op.kind} ({compute_eff.source})",
         ),
         "s_c": Param(share, "1", lambda: f"share of the rank's {cores}"),
         "B": Param(
@@ -134,21 +147,26 @@ def cost_params(op: Op, cluster: Cluster, stream: Stream) -> dict[str, Param]:
             "B",
             lambda: f"weights + activations + KV cache moved by {op.name} (cmperf/build.py)",
         ),
-        "BW": Param(device.hbm_bandwidth_bytes_per_s, "B/s", lambda: f"{dfile}: hbm.bandwidth"),
+        "BW": Param(
+            device.hbm_bandwidth_bytes_per_s, "B/s", lambda: f"{_shown(dfile)}: hbm.bandwidth"
+        ),
         "eta_m": Param(
-            memory_eff.value, "1", lambda: f"{dfile}: efficiency.memory.hbm ({memory_eff.source})"
+            memory_eff.value,
+            "1",
+            lambda: f"{_shown(dfile)}: efficiency.memory.hbm ({memory_eff.source})",
         ),
         "s_m": Param(
             share if follows.value else 1.0,
             "1",
             lambda: (
-                f"{dfile}: efficiency.hbm_bandwidth_follows_cores = "
+                f"{_shown(dfile)}: efficiency.hbm_bandwidth_follows_cores = "
                 f"{bool(follows.value)} ({follows.source})"
             ),
         ),
     }
 
 
+@functools.lru_cache(maxsize=64)
 def _shown(path: str) -> str:
     """A spec file as users know it: relative to the working directory where it is below it."""
     from pathlib import Path
