@@ -13,16 +13,19 @@ from typing import Any
 
 import pytest
 import yaml
-from support import assert_error, assert_infeasible, invoke
+from support import (
+    DECODE,
+    HARDWARE,
+    MODELS,
+    PREFILL,
+    SCENARIOS,
+    assert_error,
+    assert_infeasible,
+    invoke,
+)
 
 from cmperf import __version__
 
-PACKAGE = Path(__file__).resolve().parent.parent / "cmperf"
-SCENARIOS = PACKAGE / "scenarios"
-HARDWARE = PACKAGE / "hardware_specs"
-MODELS = PACKAGE / "model_specs"
-DECODE = "cloudmatrix384-decode"
-PREFILL = "cloudmatrix384-prefill"
 BOUNDS = {"compute", "memory", "comm"}
 
 

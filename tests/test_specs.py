@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from support import DECODE, HARDWARE, MODELS, PREFILL, SCENARIOS
 
 from cmperf.errors import CmperfError, InfeasibleError, SpecError
 from cmperf.quant import DType
@@ -15,13 +16,6 @@ from cmperf.specs.hardware import COMM_OVERHEADS, COMPUTE_EFFICIENCIES, MEMORY_E
 from cmperf.specs.reader import Reader, did_you_mean
 from cmperf.specs.scenario import PATHS, Quantization, read_quantization
 from cmperf.units import Dimension
-
-PACKAGE = Path(__file__).resolve().parent.parent / "cmperf"
-SCENARIOS = PACKAGE / "scenarios"
-HARDWARE = PACKAGE / "hardware_specs"
-MODELS = PACKAGE / "model_specs"
-DECODE = "cloudmatrix384-decode"
-PREFILL = "cloudmatrix384-prefill"
 
 
 @pytest.fixture(scope="module")
