@@ -63,7 +63,13 @@ def phase_record(p: PhaseResult) -> dict[str, Any]:
     out["ranks_per_device"] = ranks
     out.update({k: _f(v) for k, v in p.extra.items()})
     out["layers"] = [
-        {"name": layer.name, "count": layer.count, "time_s": _f(layer.time_s)} for layer in p.layers
+        {
+            "name": layer.name,
+            "count": layer.count,
+            "time_s": _f(layer.time_s),
+            "streams": _stream_times(p, layer.name),
+        }
+        for layer in p.layers
     ]
     out["ops"] = [op_record(r) for r in p.ops]
     out["memory_bytes_per_device"] = _f(p.memory.total_bytes) * ranks
@@ -72,6 +78,15 @@ def phase_record(p: PhaseResult) -> dict[str, Any]:
         k: _f(v) * ranks for k, v in p.memory.as_dict().items()
     }
     return out
+
+
+def _stream_times(p: PhaseResult, layer: str) -> list[dict[str, Any]]:
+    """Each stream's work on one microbatch of the layer: the sum of its op times."""
+    times: dict[str, float] = {}
+    for r in p.ops:
+        if r.layer == layer:
+            times[r.stream] = times.get(r.stream, 0.0) + _f(r.cost.total_s)
+    return [{"name": name, "time_per_microbatch_s": t} for name, t in times.items()]
 
 
 def estimate_record(e: Estimate) -> dict[str, Any]:
