@@ -106,11 +106,8 @@ def _sourced_block(
     r: Reader, key: str, names: tuple[str, ...], dimension: Dimension | None = None
 ) -> dict[str, Sourced]:
     block = r.sub(key)
-    out = {name: _sourced(block, name, dimension) for name in block.names() if name in names}
-    for name in names:
-        if name not in out:
-            raise block.error(name, "missing required key")
-    block.done(list(names))
+    out = {name: _sourced(block, name, dimension) for name in names}
+    block.done(list(names))  # a key beside the known ones is a typo: rejected, did-you-mean
     return out
 
 
