@@ -23,7 +23,7 @@ from .memory import MemoryUse, check_fits, memory_use
 from .ops import CommKind, Op
 from .quant import DType
 from .schedule import Task, chain, simulate, stream_of
-from .specs import load_scenario
+from .specs import as_scenario
 from .specs.hardware import Cluster
 from .specs.model import ModelSpec
 from .specs.scenario import Decode, Prefill, Scenario, Stream
@@ -78,14 +78,7 @@ def estimate(
     scenario: Scenario | str, overrides: list[str] | tuple[str, ...] = (), check_memory: bool = True
 ) -> Estimate:
     """Estimate every phase of a scenario (a loaded Scenario, or a name or path)."""
-    if isinstance(scenario, Scenario):
-        s = (
-            load_scenario(scenario.file, (*scenario.overrides, *overrides))
-            if overrides
-            else scenario
-        )
-    else:
-        s = load_scenario(scenario, overrides)
+    s = as_scenario(scenario, overrides)
     decode = estimate_decode(s, s.decode, check_memory) if s.decode else None
     prefill = estimate_prefill(s, s.prefill, check_memory) if s.prefill else None
     return Estimate(s, decode, prefill)

@@ -70,16 +70,24 @@ def all_reduce(name: str, model: ModelSpec, tokens: Any, tp: int) -> Op:
     return communication(name, CommKind.ALL_REDUCE, sent, 2 * (tp - 1), tp)
 
 
-def kv_cache_write(model: ModelSpec, q: Quantization, tokens: Any) -> Op:
-    """Each new token's latent and RoPE key (576 values for DeepSeek-V3) into the cache."""
-    latent = model.attention.kv_cache_values_per_token
+def core_attention(q: Quantization, **work: Any) -> Op:
+    """Core attention (scores and values) on the matrix engine, in the attention format."""
+    return Op(
+        "attention", "attention", engine=Engine.CUBE, kind="attention", dtype=q.attention, **work
+    )
+
+
+def kv_cache_write(model: ModelSpec, q: Quantization, tokens: Any, tp: int = 1) -> Op:
+    """Each new token's cache entry on this rank: MLA's latent and RoPE key (576 values for
+    DeepSeek-V3), or the key and value heads a GQA rank holds."""
+    values = model.attention.kv_cache_values_per_rank(tp)
     return Op(
         "kv_cache_write",
         "attention",
         engine=Engine.VECTOR,
         kind="vector",
         dtype=BF16,
-        kv_bytes=tokens * latent * q.kv_cache.bytes,
+        kv_bytes=tokens * values * q.kv_cache.bytes,
     )
 
 
@@ -129,12 +137,8 @@ def mla_decode_ops(
         ),
         elementwise("rope", "attention", tokens * (heads + 1) * a.qk_rope_head_dim, *ROPE),
         kv_cache_write(model, q, tokens),
-        Op(
-            "attention",
-            "attention",
-            engine=Engine.CUBE,
-            kind="attention",
-            dtype=q.attention,
+        core_attention(
+            q,
             # FlashMLA's count: 2 h s_q s_k (576 + 512)  (ref gpu.md §2.2)
             flop=2.0 * heads * tokens * kv_len * (latent + a.kv_lora_rank),
             kv_bytes=seqs * kv_len * latent * q.kv_cache.bytes,
@@ -188,20 +192,9 @@ def gqa_attention_ops(
             q.gemm,
         ),
         elementwise("rope", "attention", tokens * (heads + kv_heads) * hd, *ROPE),
-        Op(
-            "kv_cache_write",
-            "attention",
-            engine=Engine.VECTOR,
-            kind="vector",
-            dtype=BF16,
-            kv_bytes=tokens * 2 * kv_heads * hd * q.kv_cache.bytes,
-        ),
-        Op(
-            "attention",
-            "attention",
-            engine=Engine.CUBE,
-            kind="attention",
-            dtype=q.attention,
+        kv_cache_write(model, q, tokens, tp),
+        core_attention(
+            q,
             # QK^T and PV: 2 FLOP per multiply-add over head_dim each
             flop=2.0 * heads * tokens * keys * 2 * hd,
             kv_bytes=cache_bytes,
@@ -258,12 +251,8 @@ def mla_prefill_ops(
             q.gemm,
         ),
         elementwise("rope", "attention", group_tokens * (heads + 1) * a.qk_rope_head_dim, *ROPE),
-        Op(
-            "attention",
-            "attention",
-            engine=Engine.CUBE,
-            kind="attention",
-            dtype=q.attention,
+        core_attention(
+            q,
             # causal: each query sees (S + 1) / 2 keys on average; QK^T over 192, PV over 128
             flop=2.0 * heads * group_tokens * (seq_len + 1) / 2 * (a.qk_head_dim + a.v_head_dim),
             act_bytes=group_tokens * heads * (2 * a.qk_head_dim + 2 * a.v_head_dim) * BF16.bytes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -102,6 +103,25 @@ def _emit_json(record: object) -> None:
     sys.stdout.write(text + "\n")
 
 
+def _output(
+    format_: str,
+    *,
+    json: Callable[[], object],
+    csv: Callable[[], str],
+    markdown: Callable[[], str],
+    table: Callable[[], None],
+) -> None:
+    """Write a result in the chosen format; only the builder of that format runs."""
+    if format_ == Format.JSON:
+        _emit_json(json())
+    elif format_ == Format.CSV:
+        _emit(csv())
+    elif format_ == Format.MARKDOWN:
+        _emit(markdown())
+    else:
+        table()
+
+
 @app.command()
 def estimate(
     scenario: ScenarioArgument,
@@ -126,19 +146,22 @@ def estimate(
     except CmperfError as exc:
         _fail(exc)
         return
-    if format_ == Format.JSON:
-        record = report.estimate_record(result)
+
+    def record() -> dict:
+        out = report.estimate_record(result)
         if not ops:
             for phase in ("prefill", "decode"):
-                if phase in record:
-                    record[phase].pop("ops", None)
-        _emit_json(record)
-    elif format_ == Format.CSV:
-        _emit(report.estimate_csv(result))
-    elif format_ == Format.MARKDOWN:
-        _emit(report.estimate_markdown(result, show_ops=ops))
-    else:
-        report.render_estimate(result, _console(), show_ops=ops)
+                if phase in out:
+                    out[phase].pop("ops", None)
+        return out
+
+    _output(
+        format_,
+        json=record,
+        csv=lambda: report.estimate_csv(result),
+        markdown=lambda: report.estimate_markdown(result, show_ops=ops),
+        table=lambda: report.render_estimate(result, _console(), show_ops=ops),
+    )
 
 
 @app.command()
@@ -157,14 +180,13 @@ def validate(
     except CmperfError as exc:
         _fail(exc)
         return
-    if format_ == Format.JSON:
-        _emit_json(report.validation_record(outcomes))
-    elif format_ == Format.CSV:
-        _emit(report.validation_csv(outcomes))
-    elif format_ == Format.MARKDOWN:
-        _emit(report.validation_markdown(outcomes))
-    else:
-        report.render_validation(outcomes, _console())
+    _output(
+        format_,
+        json=lambda: report.validation_record(outcomes),
+        csv=lambda: report.validation_csv(outcomes),
+        markdown=lambda: report.validation_markdown(outcomes),
+        table=lambda: report.render_validation(outcomes, _console()),
+    )
     if not all(o.as_expected for o in outcomes):
         raise typer.Exit(1)
 
@@ -245,24 +267,25 @@ def sweep(
     except CmperfError as exc:
         _fail(exc)
         return
-    if format_ == Format.JSON:
-        from .api import estimate as run_estimate
+    from .api import estimate as run_estimate
 
+    def record() -> dict | None:
         def estimate_of(point: search.Point) -> dict:
             return report.estimate_record(run_estimate(result.scenario.file, point.sets))
 
         try:
-            record = report.sweep_record(result, estimate_of)
+            return report.sweep_record(result, estimate_of)
         except CmperfError as exc:
             _fail(exc)
-            return
-        _emit_json(record)
-    elif format_ == Format.CSV:
-        _emit(report.frontier_csv(result))
-    elif format_ == Format.MARKDOWN:
-        _emit(report.sweep_markdown(result))
-    else:
-        report.render_sweep(result, _console())
+            return None
+
+    _output(
+        format_,
+        json=record,
+        csv=lambda: report.frontier_csv(result),
+        markdown=lambda: report.sweep_markdown(result),
+        table=lambda: report.render_sweep(result, _console()),
+    )
 
 
 def _progress():
@@ -326,37 +349,34 @@ def explain(
 
         if op is not None:
             shown = symbolic.explain_op(result, op)
-            if format_ == Format.JSON:
-                _emit_json(report.op_explanation_record(shown))
-            elif format_ == Format.CSV:
-                _emit(report.op_explanation_csv(shown))
-            elif format_ == Format.MARKDOWN:
-                _emit(report.op_explanation_markdown(shown, latex))
-            else:
-                report.render_op_explanation(shown, _console(), latex)
+            _output(
+                format_,
+                json=lambda: report.op_explanation_record(shown),
+                csv=lambda: report.op_explanation_csv(shown),
+                markdown=lambda: report.op_explanation_markdown(shown, latex),
+                table=lambda: report.render_op_explanation(shown, _console(), latex),
+            )
             return
         if solve is not None:
             answer = symbolic.solve(result.scenario, solve, _seconds(tpot_slo, "--tpot-slo"))
-            if format_ == Format.JSON:
-                _emit_json(report.solution_record(answer))
-            elif format_ == Format.CSV:
-                _emit(report.solution_csv(answer))
-            elif format_ == Format.MARKDOWN:
-                _emit(report.solution_markdown(answer, latex))
-            else:
-                report.render_solution(answer, _console(), latex)
+            _output(
+                format_,
+                json=lambda: report.solution_record(answer),
+                csv=lambda: report.solution_csv(answer),
+                markdown=lambda: report.solution_markdown(answer, latex),
+                table=lambda: report.render_solution(answer, _console(), latex),
+            )
             return
         parts = [c for c in symbolic.composition(result) if phase in (None, c.phase)]
         if not parts:
             raise CmperfError(f"--phase {phase}: the scenario has no such phase")
-        if format_ == Format.JSON:
-            _emit_json(report.composition_record(parts))
-        elif format_ == Format.CSV:
-            _emit(report.composition_csv(parts))
-        elif format_ == Format.MARKDOWN:
-            _emit(report.composition_markdown(parts))
-        else:
-            report.render_composition(parts, _console())
+        _output(
+            format_,
+            json=lambda: report.composition_record(parts),
+            csv=lambda: report.composition_csv(parts),
+            markdown=lambda: report.composition_markdown(parts),
+            table=lambda: report.render_composition(parts, _console()),
+        )
     except CmperfError as exc:
         _fail(exc)
 
@@ -422,14 +442,13 @@ def check(
     except CmperfError as exc:
         _fail(exc)
         return
-    if format_ == Format.JSON:
-        _emit_json(baseline.check_record(checks, rtol))
-    elif format_ == Format.CSV:
-        _emit(report.check_csv(checks))
-    elif format_ == Format.MARKDOWN:
-        _emit(report.check_markdown(checks, rtol))
-    else:
-        report.render_check(checks, rtol, _console())
+    _output(
+        format_,
+        json=lambda: baseline.check_record(checks, rtol),
+        csv=lambda: report.check_csv(checks),
+        markdown=lambda: report.check_markdown(checks, rtol),
+        table=lambda: report.render_check(checks, rtol, _console()),
+    )
     if not all(c.ok for c in checks):
         raise typer.Exit(1)
 

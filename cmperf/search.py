@@ -19,9 +19,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .api import PhaseResult, estimate_decode, estimate_prefill
-from .errors import CmperfError, InfeasibleError, SpecError
+from .errors import InfeasibleError, SpecError
 from .quant import DType
-from .specs import load_scenario
+from .specs import as_scenario
 from .specs.reader import Reader
 from .specs.scenario import QUANT_KEYS, Scenario
 from .units import Dimension
@@ -350,7 +350,7 @@ def _candidate_points(
     import numpy as np
 
     try:
-        s = load_scenario(base.file, (*base.overrides, *candidate.sets))
+        s = as_scenario(base, candidate.sets)
         grid = np.geomspace(spec.batch_min, spec.batch_max, COARSE_POINTS)
         phase_result, latency, memory = _evaluate(s, spec, grid)
     except (SpecError, InfeasibleError) as exc:  # placement, or a format the engine lacks
@@ -430,14 +430,7 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
     """Search the scenario's sweep space; rank the best batch of every feasible candidate."""
-    if isinstance(scenario, Scenario):
-        base = (
-            load_scenario(scenario.file, (*scenario.overrides, *overrides))
-            if overrides
-            else scenario
-        )
-    else:
-        base = load_scenario(scenario, overrides)
+    base = as_scenario(scenario, overrides)
     spec = read_sweep(
         base, {"tpot_slo": tpot_slo_s, "ttft_slo": ttft_slo_s, "objective": objective, "top": top}
     )
@@ -476,4 +469,4 @@ def require_best(result: SweepResult) -> Point:
     return result.best
 
 
-__all__ = ["CmperfError", "SweepResult", "largest_feasible_batch", "pareto_frontier", "sweep"]
+__all__ = ["SweepResult", "largest_feasible_batch", "pareto_frontier", "sweep"]

@@ -1,6 +1,6 @@
 """Small pure formulas, one per equation, written once for floats, numpy arrays and sympy symbols.
 
-Comparisons go through `maximum`/`minimum`/`power` so that the same function evaluates a single
+Comparisons go through `maximum` so that the same function evaluates a single
 configuration, a broadcast grid of them (sweep) or a symbolic expression (explain).
 """
 
@@ -29,21 +29,6 @@ def maximum(*args: Any) -> Any:
     result = args[0]
     for a in args[1:]:
         result = np.maximum(result, a)
-    return result
-
-
-def minimum(*args: Any) -> Any:
-    if all(isinstance(a, _SCALARS) for a in args):
-        return min(args)
-    if _symbolic(*args):
-        import sympy
-
-        return sympy.Min(*args)
-    import numpy as np
-
-    result = args[0]
-    for a in args[1:]:
-        result = np.minimum(result, a)
     return result
 
 

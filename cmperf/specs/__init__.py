@@ -19,7 +19,16 @@ from .scenario import Scenario, read_decode, read_prefill, read_quantization
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 KINDS = {"hardware": "hardware_specs", "model": "model_specs", "scenario": "scenarios"}
 
-__all__ = ["Cluster", "Device", "ModelSpec", "Scenario", "available", "load_scenario", "resolve"]
+__all__ = [
+    "Cluster",
+    "Device",
+    "ModelSpec",
+    "Scenario",
+    "as_scenario",
+    "available",
+    "load_scenario",
+    "resolve",
+]
 
 
 def _search_dirs(kind: str, near: Path | None) -> list[Path]:
@@ -175,6 +184,16 @@ def _scenario_yaml(path: Path) -> Any:
     if cached is None or cached[0] != stamp:
         cached = _CACHE[key] = (stamp, load_yaml(path))
     return cached[1]
+
+
+def as_scenario(scenario: Scenario | str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """A loaded scenario with `overrides` applied on top of its own, or one loaded by name or
+    path."""
+    if not isinstance(scenario, Scenario):
+        return load_scenario(scenario, overrides)
+    if not overrides:
+        return scenario
+    return load_scenario(scenario.file, (*scenario.overrides, *overrides))
 
 
 def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
