@@ -21,6 +21,23 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 TIME_PATTERN = r"^\s*\+?(\d[\d_,]*(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*(s|ms|us|µs|ns|min|h)\s*$"
 
 
+def _reference(description: str) -> dict[str, Any]:
+    """A spec named plainly, or a mapping naming it with what-if edits (checked on load)."""
+    return {
+        "description": description,
+        "oneOf": [
+            {"type": "string", "minLength": 1},
+            {
+                "type": "object",
+                "properties": {"spec": {"type": "string", "minLength": 1}},
+                "required": ["spec"],
+                # the other keys are the referenced spec's own, checked when it is read
+                "additionalProperties": True,
+            },
+        ],
+    }
+
+
 def _int(low: int, high: int | None = None, description: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {"type": "integer", "minimum": low}
     if high is not None:
@@ -101,17 +118,14 @@ def scenario_schema() -> dict[str, Any]:
             "name": {"type": "string", "description": "default: the file name"},
             "description": {"type": "string"},
             "source": {"type": "string", "description": "where the configuration comes from"},
-            "hardware": {
-                "type": "string",
-                "minLength": 1,
-                "description": "a cluster spec: a name in hardware_specs/ or a path",
-            },
-            "model": {
-                "type": "string",
-                "minLength": 1,
-                "description": "a model spec: a name in model_specs/, a YAML path, or the "
-                "path of a Hugging Face config.json",
-            },
+            "hardware": _reference(
+                "a cluster spec: a name in hardware_specs/ or a path; or {spec: ..., keys to "
+                "change}, e.g. {spec: cloudmatrix384, scale_up: {supernode: {bandwidth: 82 GB/s}}}"
+            ),
+            "model": _reference(
+                "a model spec: a name in model_specs/, a YAML path, or the path of a Hugging "
+                "Face config.json; or {spec: ..., keys to change} (YAML specs)"
+            ),
             "quantization": {"$ref": "#/$defs/quantization"},
             "decode": {"$ref": "#/$defs/decode"},
             "prefill": {"$ref": "#/$defs/prefill"},

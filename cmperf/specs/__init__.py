@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import functools
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from ..errors import SpecError
+from .edits import REFERENCE_KEYS, merge, promote, split_reference
 from .hardware import Cluster, Device, read_cluster, read_device
 from .model import ModelSpec, read_model
 from .reader import YAML_LOADER, Reader, did_you_mean, load_yaml
@@ -100,30 +102,50 @@ def _stamp(path: Path) -> int | None:
         return None
 
 
-def _load_device(path: Path) -> Device:
-    key = ("device", path.resolve(), _stamp(path))
+def _edited_key(path: Path, edits: dict[str, Any]) -> tuple:
+    return (path.resolve(), _stamp(path), repr(edits) if edits else None)
+
+
+def _document(path: Path, edits: dict[str, Any], origin: str) -> tuple[Any, str]:
+    """A spec file's parsed document with what-if edits merged in, and its label for errors."""
+    data = load_yaml(path)
+    if not edits:
+        return data, str(path)
+    label = f"{path} as edited by {origin}"
+    if not isinstance(data, dict):
+        raise SpecError(str(path), "", "expected a mapping of keys")
+    return merge(data, edits, origin), label
+
+
+def _load_device(path: Path, edits: dict[str, Any] | None = None, origin: str = "") -> Device:
+    edits = edits or {}
+    key = ("device", *_edited_key(path, edits))
     if key not in _CACHE:
-        r = Reader(load_yaml(path), str(path))
+        data, label = _document(path, edits, origin)
+        r = Reader(data, label)
         name = r.string("name")
         r.string("kind", choices=["device"])
-        device = read_device(r, name)
+        device = replace(read_device(r, name), file=str(path))
         r.done()
         _CACHE[key] = device
     return _CACHE[key]
 
 
-def _load_cluster(path: Path) -> Cluster:
-    key = ("cluster", path.resolve(), _stamp(path))
+def _load_cluster(path: Path, edits: dict[str, Any] | None = None, origin: str = "") -> Cluster:
+    edits = edits or {}
+    key = ("cluster", *_edited_key(path, edits))
     if key not in _CACHE:
-        r = Reader(load_yaml(path), str(path))
+        data, label = _document(path, edits, origin)
+        r = Reader(data, label)
         name = r.string("name")
         r.string("kind", choices=["cluster"])
-        device_name = r.string("device")
+        device_name, device_edits = split_reference(r.raw("device"), label, "device")
         try:
             device_path = resolve("hardware", device_name, path.parent, "device")
         except LookupError as exc:
             raise r.error("device", str(exc)) from None
-        cluster = read_cluster(r, name, _load_device(device_path))
+        device = _load_device(device_path, device_edits, origin or str(path))
+        cluster = replace(read_cluster(r, name, device), file=str(path))
         # Informational blocks (caching tier, data-centre network) used by later phases.
         r.raw("cpu_pool", None)
         r.raw("vpc", None)
@@ -132,16 +154,22 @@ def _load_cluster(path: Path) -> Cluster:
     return _CACHE[key]
 
 
-def _load_model(path: Path) -> ModelSpec:
-    key = ("model", path.resolve(), _stamp(path))
+def _load_model(path: Path, edits: dict[str, Any] | None = None, origin: str = "") -> ModelSpec:
+    edits = edits or {}
+    key = ("model", *_edited_key(path, edits))
     if key not in _CACHE:
         if path.suffix == ".json":
+            if edits:
+                raise SpecError(
+                    origin, "model", "edits apply to YAML model specs, not to a config.json"
+                )
             from ..hf import read_hf_config
 
             spec = read_hf_config(path)
         else:
-            r = Reader(load_yaml(path), str(path))
-            spec = read_model(r, r.string("name"))
+            data, label = _document(path, edits, origin)
+            r = Reader(data, label)
+            spec = replace(read_model(r, r.string("name")), file=str(path))
             r.done()
         _CACHE[key] = spec
     return _CACHE[key]
@@ -169,7 +197,10 @@ def apply_overrides(data: Any, overrides: list[str] | tuple[str, ...], file: str
         for depth, part in enumerate(parts[:-1]):
             if not isinstance(node, dict):
                 raise SpecError(f"{file} (--set)", ".".join(parts[:depth]), "is not a mapping")
-            node = node.setdefault(part, {})
+            if ".".join(parts[: depth + 1]) in REFERENCE_KEYS:
+                node = promote(node, part)  # edit the referenced spec: hardware.scale_up...
+            else:
+                node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise SpecError(f"{file} (--set)", ".".join(parts[:-1]), "is not a mapping")
         node[parts[-1]] = copy.deepcopy(value)  # parsed values are cached and shared
@@ -206,14 +237,19 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
     if isinstance(raw, dict):
         raw = apply_overrides(raw, overrides, str(path))  # a copy: the cached file stays as read
     r = Reader(raw, label)
+    hardware, hardware_edits = split_reference(r.raw("hardware"), label, "hardware")
     try:
-        cluster = _load_cluster(resolve("hardware", r.string("hardware"), path.parent, "cluster"))
+        cluster_path = resolve("hardware", hardware, path.parent, "cluster")
     except LookupError as exc:
         raise r.error("hardware", str(exc)) from None
+    origin = path.name + (" with --set" if overrides else "")
+    cluster = _load_cluster(cluster_path, hardware_edits, origin)
+    model_name, model_edits = split_reference(r.raw("model"), label, "model")
     try:
-        model = _load_model(resolve("model", r.string("model"), path.parent))
+        model_path = resolve("model", model_name, path.parent)
     except LookupError as exc:
         raise r.error("model", str(exc)) from None
+    model = _load_model(model_path, model_edits, origin)
     quant = read_quantization(r.sub("quantization"))
     decode = read_decode(r.sub("decode"), cluster, model) if r.has("decode") else None
     prefill = read_prefill(r.sub("prefill"), cluster, model) if r.has("prefill") else None
