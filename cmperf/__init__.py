@@ -56,9 +56,12 @@ __all__ = ["__version__", "validate", *_API]
 class _ValidateModule(types.ModuleType):
     """cmperf.validate: the validation module, callable as the API's `validate()`."""
 
-    def __call__(self, file: Any = None) -> list[Any]:
-        """Predict every point of the validation file (default: the shipped one)."""
-        return self.run() if file is None else self.run(file)
+    def __call__(self, file: Any = None, overrides: Any = ()) -> list[Any]:
+        """Predict every point of the validation file (default: the shipped one), with
+        `overrides` (--set pairs) applied to each first."""
+        if file is None:
+            return self.run(overrides=tuple(overrides))
+        return self.run(file, tuple(overrides))
 
 
 class _Package(types.ModuleType):

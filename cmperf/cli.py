@@ -39,7 +39,11 @@ ScenarioArgument = Annotated[
 ]
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a scenario field: dotted.key=value (repeatable)."),
+    typer.Option(
+        "--set",
+        help="Override a scenario field, or edit its hardware.* / model.* spec: "
+        "dotted.key=value (repeatable).",
+    ),
 ]
 FormatOption = Annotated[
     Format, typer.Option("--format", "-f", help="Output format: table, json, csv or markdown.")
@@ -167,6 +171,14 @@ def estimate(
 @app.command()
 def validate(
     file: Annotated[Path | None, typer.Option(help="Validation points file.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Apply to every point before its own settings, e.g. a what-if calibration "
+            "hardware.device.efficiency.compute.gemm=0.6 (repeatable).",
+        ),
+    ] = None,
     format_: FormatOption = Format.TABLE,
 ) -> None:
     """Predict every published measurement in the validation file and show the errors.
@@ -176,7 +188,8 @@ def validate(
     from . import validate as validation
 
     try:
-        outcomes = validation.run(file) if file else validation.run()
+        overrides = tuple(set_ or ())
+        outcomes = validation.run(file, overrides) if file else validation.run(overrides=overrides)
     except CmperfError as exc:
         _fail(exc)
         return

@@ -15,7 +15,8 @@ from typing import Any
 
 from .errors import SpecError
 from .quant import DType
-from .specs import PACKAGE_DIR, _load_cluster, _load_model, resolve
+from .specs import PACKAGE_DIR, _load_cluster, _load_model, apply_overrides, resolve
+from .specs.edits import split_reference
 from .specs.reader import Reader, load_yaml
 from .units import Dimension, parse_quantity
 
@@ -181,28 +182,41 @@ def _estimate_record(scenario: str, overrides: tuple[str, ...], cache: dict) -> 
     return cache[key]
 
 
-def evaluate(point: Point, cache: dict | None = None) -> Outcome:
+def evaluate(point: Point, cache: dict | None = None, overrides: tuple[str, ...] = ()) -> Outcome:
+    """The point's prediction; `overrides` (--set pairs) go before the point's own, so a
+    what-if calibration (`hardware.device.efficiency...`) can be judged on every point."""
     try:
-        return Outcome(point, _predict(point, {} if cache is None else cache))
+        return Outcome(point, _predict(point, {} if cache is None else cache, overrides))
     except LookupError as exc:
         raise SpecError(point.file, point.path, str(exc)) from None
 
 
-def _predict(point: Point, cache: dict) -> float:
+def _exchange_specs(spec: dict[str, Any], overrides: tuple[str, ...]) -> tuple[Any, Any]:
+    """Cluster and model of an exchange point, with the `hardware.` and `model.` edits among
+    `overrides` (the others describe a run, which a microbenchmark does not have)."""
+    edits = [o for o in overrides if o.startswith(("hardware.", "model."))]
+    refs = apply_overrides({"hardware": spec["hardware"], "model": spec["model"]}, edits, "--set")
+    hardware, hardware_edits = split_reference(refs["hardware"], "--set", "hardware")
+    model, model_edits = split_reference(refs["model"], "--set", "model")
+    cluster = _load_cluster(
+        resolve("hardware", hardware, spec_kind="cluster"), hardware_edits, "--set"
+    )
+    return cluster, _load_model(resolve("model", model), model_edits, "--set")
+
+
+def _predict(point: Point, cache: dict, overrides: tuple[str, ...] = ()) -> float:
     spec = point.spec
     if point.kind == "estimate":
-        value = metric_value(_estimate_record(spec["scenario"], spec["set"], cache), spec["metric"])
+        record = _estimate_record(spec["scenario"], (*overrides, *spec["set"]), cache)
+        value = metric_value(record, spec["metric"])
     elif point.kind == "ratio":
-        new = metric_value(_estimate_record(spec["scenario"], spec["set"], cache), spec["metric"])
-        old = metric_value(
-            _estimate_record(spec["scenario"], spec["baseline_set"], cache), spec["metric"]
-        )
-        value = new / old - 1.0
+        new = _estimate_record(spec["scenario"], (*overrides, *spec["set"]), cache)
+        old = _estimate_record(spec["scenario"], (*overrides, *spec["baseline_set"]), cache)
+        value = metric_value(new, spec["metric"]) / metric_value(old, spec["metric"]) - 1.0
     else:
         from .api import exchange_time_s
 
-        cluster = _load_cluster(resolve("hardware", spec["hardware"], spec_kind="cluster"))
-        model = _load_model(resolve("model", spec["model"]))
+        cluster, model = _exchange_specs(spec, overrides)
         value = exchange_time_s(
             cluster,
             spec["op"],
@@ -215,6 +229,6 @@ def _predict(point: Point, cache: dict) -> float:
     return value
 
 
-def run(path: Path = DEFAULT_FILE) -> list[Outcome]:
+def run(path: Path = DEFAULT_FILE, overrides: tuple[str, ...] = ()) -> list[Outcome]:
     cache: dict = {}
-    return [evaluate(p, cache) for p in load_points(path)]
+    return [evaluate(p, cache, tuple(overrides)) for p in load_points(path)]

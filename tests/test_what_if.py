@@ -121,3 +121,24 @@ def test_explain_cites_the_edit() -> None:
     doc = json.loads(result.stdout)
     text = json.dumps(doc)
     assert "what-if bandwidth = 82GB/s" in text
+
+
+def _validation(*sets: str) -> dict[str, float]:
+    from cmperf import validate
+
+    return {o.point.id: o.predicted for o in validate.run(overrides=sets)}
+
+
+def test_validate_under_a_what_if_calibration() -> None:
+    base = _validation()
+    slower = _validation("hardware.device.efficiency.compute.attention=0.5")
+    assert slower["decode-tpot"] > base["decode-tpot"]
+    assert slower["dispatch-ep8"] == base["dispatch-ep8"]  # a microbenchmark has no attention
+    slower_links = _validation("hardware.scale_up.node.bandwidth=83.5GB/s")
+    assert slower_links["dispatch-ep8"] > base["dispatch-ep8"]
+    assert slower_links["dispatch-ep256"] == base["dispatch-ep256"]  # crosses nodes
+
+
+def test_validate_set_errors_are_clean() -> None:
+    result = invoke("validate", "--set", "hardware.device.efficiency.compute.gem=0.5")
+    assert_clean_failure(result, "error", 2, "efficiency.compute.gem", "did you mean 'gemm'")
