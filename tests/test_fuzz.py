@@ -70,6 +70,35 @@ KNOWN_KEYS = (
     "input_len",
     "attention_tp",
     "tp",
+    # keys of the hardware and model specs, which `hardware.` and `model.` edits reach
+    "spec",
+    "device",
+    "scale_up",
+    "supernode",
+    "node",
+    "ranks",
+    "bandwidth",
+    "latency",
+    "hbm",
+    "capacity",
+    "engines",
+    "cube",
+    "cores",
+    "peak",
+    "efficiency",
+    "compute",
+    "gemm",
+    "value",
+    "source",
+    "comm_overhead",
+    "dispatch_s",
+    "ranks_per_device",
+    "hidden",
+    "layers",
+    "moe",
+    "top_k",
+    "routed_experts",
+    "intermediate",
 )
 KNOWN_VALUES = (
     "cloudmatrix384",
@@ -282,6 +311,22 @@ set_pairs = st.one_of(
 )
 def test_random_set_overrides(base: str, sets: list[str], fmt: str) -> None:
     assert_clean(estimate(base, fmt, *sets), f"{base} --set {sets!r}")
+
+
+# What-if edits of the referenced specs: paths below hardware., hardware.device. and model.
+edit_keys = st.tuples(
+    st.sampled_from(["hardware", "hardware.device", "model", "hardware.spec", "model.spec"]),
+    st.lists(st.one_of(st.sampled_from(KNOWN_KEYS), st.text(max_size=6)), max_size=3),
+).map(lambda t: ".".join([t[0], *t[1]]))
+
+
+@FUZZ
+@given(
+    base=st.sampled_from(SHIPPED),
+    sets=st.lists(st.tuples(edit_keys, set_values).map("=".join), min_size=1, max_size=3),
+)
+def test_random_spec_edits(base: str, sets: list[str]) -> None:
+    assert_clean(estimate(base, "json", *sets), f"{base} --set {sets!r}")
 
 
 # --- crashes the fuzzer found in the loader, kept as reproducers ------------------------------
