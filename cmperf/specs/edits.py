@@ -49,7 +49,7 @@ def promote(node: dict[str, Any], key: str) -> dict[str, Any]:
     return node.setdefault(key, {})
 
 
-def merge(base: Any, edits: dict[str, Any], origin: str, path: str = "") -> Any:
+def merge(base: Any, edits: dict[str, Any], origin: str) -> Any:
     """`base` with `edits` merged in (neither is modified).
 
     Mappings merge key by key; a sourced figure ({value, source}) given a bare value keeps its
@@ -63,12 +63,11 @@ def merge(base: Any, edits: dict[str, Any], origin: str, path: str = "") -> Any:
     merged = copy.deepcopy(base)
     changed = []
     for key, value in edits.items():
-        where = f"{path}.{key}" if path else key
         old = merged.get(key)
         if isinstance(old, dict) and "value" in old and not isinstance(value, dict):
             value = {"value": value}
-        if isinstance(value, dict) and isinstance(old, dict | str) and key in merged:
-            merged[key] = merge(old, value, origin, where)
+        if isinstance(value, dict) and isinstance(old, dict | str):
+            merged[key] = merge(old, value, origin)
         else:
             merged[key] = copy.deepcopy(value)
         if key != "source" and not isinstance(merged[key], dict):
