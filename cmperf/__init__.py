@@ -59,9 +59,7 @@ class _ValidateModule(types.ModuleType):
     def __call__(self, file: Any = None, overrides: Any = ()) -> list[Any]:
         """Predict every point of the validation file (default: the shipped one), with
         `overrides` (--set pairs) applied to each first."""
-        if file is None:
-            return self.run(overrides=tuple(overrides))
-        return self.run(file, tuple(overrides))
+        return self.run(file or self.DEFAULT_FILE, tuple(overrides))
 
 
 class _Package(types.ModuleType):

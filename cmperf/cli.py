@@ -188,8 +188,7 @@ def validate(
     from . import validate as validation
 
     try:
-        overrides = tuple(set_ or ())
-        outcomes = validation.run(file, overrides) if file else validation.run(overrides=overrides)
+        outcomes = validation.run(file or validation.DEFAULT_FILE, tuple(set_ or ()))
     except CmperfError as exc:
         _fail(exc)
         return

@@ -15,8 +15,7 @@ from typing import Any
 
 from .errors import SpecError
 from .quant import DType
-from .specs import PACKAGE_DIR, _load_cluster, _load_model, apply_overrides, resolve
-from .specs.edits import split_reference
+from .specs import PACKAGE_DIR, apply_overrides, load_references
 from .specs.reader import Reader, load_yaml
 from .units import Dimension, parse_quantity
 
@@ -191,17 +190,13 @@ def evaluate(point: Point, cache: dict | None = None, overrides: tuple[str, ...]
         raise SpecError(point.file, point.path, str(exc)) from None
 
 
-def _exchange_specs(spec: dict[str, Any], overrides: tuple[str, ...]) -> tuple[Any, Any]:
+def _exchange_specs(point: Point, overrides: tuple[str, ...]) -> tuple[Any, Any]:
     """Cluster and model of an exchange point, with the `hardware.` and `model.` edits among
     `overrides` (the others describe a run, which a microbenchmark does not have)."""
     edits = [o for o in overrides if o.startswith(("hardware.", "model."))]
-    refs = apply_overrides({"hardware": spec["hardware"], "model": spec["model"]}, edits, "--set")
-    hardware, hardware_edits = split_reference(refs["hardware"], "--set", "hardware")
-    model, model_edits = split_reference(refs["model"], "--set", "model")
-    cluster = _load_cluster(
-        resolve("hardware", hardware, spec_kind="cluster"), hardware_edits, "--set"
-    )
-    return cluster, _load_model(resolve("model", model), model_edits, "--set")
+    refs = {"hardware": point.spec["hardware"], "model": point.spec["model"]}
+    r = Reader(apply_overrides(refs, edits, point.file), point.file, point.path)
+    return load_references(r, None, "--set")
 
 
 def _predict(point: Point, cache: dict, overrides: tuple[str, ...] = ()) -> float:
@@ -216,7 +211,7 @@ def _predict(point: Point, cache: dict, overrides: tuple[str, ...] = ()) -> floa
     else:
         from .api import exchange_time_s
 
-        cluster, model = _exchange_specs(spec, overrides)
+        cluster, model = _exchange_specs(point, overrides)
         value = exchange_time_s(
             cluster,
             spec["op"],

@@ -117,6 +117,24 @@ def _document(path: Path, edits: dict[str, Any], origin: str) -> tuple[Any, str]
     return merge(data, edits, origin), label
 
 
+def _reference(
+    r: Reader, key: str, kind: str, near: Path | None, spec_kind: str | None = None
+) -> tuple[Path, dict[str, Any]]:
+    """The file of the spec named at `key` (plainly or as {spec: ..., edits}) and its edits."""
+    name, edits = split_reference(r.raw(key), r.file, r.key_path(key))
+    try:
+        return resolve(kind, name, near, spec_kind), edits
+    except LookupError as exc:
+        raise r.error(key, str(exc)) from None
+
+
+def load_references(r: Reader, near: Path | None, origin: str) -> tuple[Cluster, ModelSpec]:
+    """The cluster and model a document names under `hardware:` and `model:`, with any
+    what-if edits (`origin` says where they come from)."""
+    cluster = _load_cluster(*_reference(r, "hardware", "hardware", near, "cluster"), origin)
+    return cluster, _load_model(*_reference(r, "model", "model", near), origin)
+
+
 def _load_device(path: Path, edits: dict[str, Any] | None = None, origin: str = "") -> Device:
     edits = edits or {}
     key = ("device", *_edited_key(path, edits))
@@ -139,11 +157,7 @@ def _load_cluster(path: Path, edits: dict[str, Any] | None = None, origin: str =
         r = Reader(data, label)
         name = r.string("name")
         r.string("kind", choices=["cluster"])
-        device_name, device_edits = split_reference(r.raw("device"), label, "device")
-        try:
-            device_path = resolve("hardware", device_name, path.parent, "device")
-        except LookupError as exc:
-            raise r.error("device", str(exc)) from None
+        device_path, device_edits = _reference(r, "device", "hardware", path.parent, "device")
         device = _load_device(device_path, device_edits, origin or str(path))
         cluster = replace(read_cluster(r, name, device), file=str(path))
         # Informational blocks (caching tier, data-centre network) used by later phases.
@@ -237,19 +251,9 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
     if isinstance(raw, dict):
         raw = apply_overrides(raw, overrides, str(path))  # a copy: the cached file stays as read
     r = Reader(raw, label)
-    hardware, hardware_edits = split_reference(r.raw("hardware"), label, "hardware")
-    try:
-        cluster_path = resolve("hardware", hardware, path.parent, "cluster")
-    except LookupError as exc:
-        raise r.error("hardware", str(exc)) from None
-    origin = path.name + (" with --set" if overrides else "")
-    cluster = _load_cluster(cluster_path, hardware_edits, origin)
-    model_name, model_edits = split_reference(r.raw("model"), label, "model")
-    try:
-        model_path = resolve("model", model_name, path.parent)
-    except LookupError as exc:
-        raise r.error("model", str(exc)) from None
-    model = _load_model(model_path, model_edits, origin)
+    cluster, model = load_references(
+        r, path.parent, path.name + (" with --set" if overrides else "")
+    )
     quant = read_quantization(r.sub("quantization"))
     decode = read_decode(r.sub("decode"), cluster, model) if r.has("decode") else None
     prefill = read_prefill(r.sub("prefill"), cluster, model) if r.has("prefill") else None
