@@ -32,6 +32,50 @@ def maximum(*args: Any) -> Any:
     return result
 
 
+def minimum(*args: Any) -> Any:
+    if all(isinstance(a, _SCALARS) for a in args):
+        return min(args)
+    if _symbolic(*args):
+        import sympy
+
+        return sympy.Min(*args)
+    import numpy as np
+
+    result = args[0]
+    for a in args[1:]:
+        result = np.minimum(result, a)
+    return result
+
+
+def ceil(x: Any) -> Any:
+    """The smallest whole number >= x (tiles and waves come in whole units)."""
+    if isinstance(x, _SCALARS):
+        import math
+
+        return float(math.ceil(x))
+    if _symbolic(x):
+        import sympy
+
+        return sympy.ceiling(x)
+    import numpy as np
+
+    return np.ceil(x)
+
+
+def log(x: Any) -> Any:
+    if isinstance(x, _SCALARS):
+        import math
+
+        return math.log(x)
+    if _symbolic(x):
+        import sympy
+
+        return sympy.log(x)
+    import numpy as np
+
+    return np.log(x)
+
+
 def first(x: Any) -> float:
     """A float from a scalar, or the first element of an array (for labels such as `bound`)."""
     if isinstance(x, _SCALARS):
