@@ -3,9 +3,10 @@
 Usage:
     python benchmarks/bench_estimate.py [--runs N] [--seconds S] [--json]
 
-(a) Times `cmperf estimate <scenario>` and `cmperf sweep cloudmatrix384-decode-slo --tpot-slo
-    15ms / 50ms` as separate processes (start-up, imports, YAML, search, report): median/min/max
-    wall seconds over N runs.
+(a) Times `cmperf estimate <scenario>`, `cmperf sweep cloudmatrix384-decode-slo --tpot-slo
+    15ms / 50ms`, `cmperf kernel --csv` on measured H200 kernels and `cmperf calibrate` of the
+    whole H200 folder as separate processes (start-up, imports, YAML, search, fit, report):
+    median/min/max wall seconds over N runs.
 (b) Times `cmperf.api.estimate(scenario)` in process on an already loaded scenario for about
     S seconds and reports estimates per second; also times `load_scenario` + `estimate` from
     scratch (spec caches cleared).
@@ -30,6 +31,13 @@ SCENARIOS = ("cloudmatrix384-decode", "cloudmatrix384-prefill")
 SWEEPS = (
     ("sweep", "cloudmatrix384-decode-slo", "--tpot-slo", "15ms"),
     ("sweep", "cloudmatrix384-decode-slo", "--tpot-slo", "50ms"),
+)
+# The kernel model: predicting every measured H200 kernel, and fitting it (shared/calibration).
+CALIBRATION = REPO_ROOT.parent / "shared" / "calibration" / "h200"
+KERNELS = (
+    ("kernel", "--csv", str(CALIBRATION / "gemm.csv"), "--hardware", "h200-sxm"),
+    ("kernel", "--csv", str(CALIBRATION / "mla_decode.csv"), "--hardware", "h200-sxm"),
+    ("calibrate", str(CALIBRATION), "--hardware", "h200-sxm", "--holdout", "0.3"),
 )
 
 
@@ -180,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = [("estimate", name) for name in scenarios]
     if not args.scenarios:
         commands += list(SWEEPS)
+        if CALIBRATION.is_dir():
+            commands += list(KERNELS)
     cli = [bench_cli(command, args.runs) for command in commands]
 
     try:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .build import (
+    LOW_LATENCY,
+    NORMAL,
     Layer,
     decode_attention_ops,
     dense_ffn_ops,
@@ -29,7 +31,7 @@ from .specs.model import ModelSpec
 from .specs.scenario import Decode, Prefill, Scenario, Stream
 
 # Per-step ops (embedding, LM head, sampling) run alone on every core of the rank.
-WHOLE_RANK = Stream("main", ("attention", "moe", "ffn", "comm", "head"), 1.0, 1.0)
+WHOLE_RANK = Stream("main", ("attention", "moe", "ffn", "comm", "head"))
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class OpResult:
     stream: str
     runs_per_layer: int  # microbatches (or 1 for per-step ops)
     stream_spec: Stream = WHOLE_RANK  # the stream (and core share) it was priced on
+    first_of_kernel: bool = True  # False: fused into the kernel an earlier op launched
 
 
 @dataclass(frozen=True)
@@ -87,20 +90,31 @@ def estimate(
 def _costed(
     s: Scenario, ops: list[Op], streams: tuple[Stream, ...]
 ) -> list[tuple[Op, Cost, Stream]]:
+    """Each op priced on its stream. Consecutive ops of one fused kernel share its launch: only
+    the first pays the kernel's fixed cost."""
     out = []
+    previous_kernel = ""
     for op in ops:
         stream = stream_of(op, streams)
-        out.append((op, op_cost(op, s.cluster, stream), stream))
+        first = not op.kernel or op.kernel != previous_kernel
+        previous_kernel = op.kernel
+        out.append((op, op_cost(op, s.cluster, stream, first, s.ideal), stream))
     return out
 
 
 def _results(
     phase: str, layer: str, costed: list[tuple[Op, Cost, Stream]], runs: int
 ) -> list[OpResult]:
-    return [
-        OpResult(f"{phase}.{layer}.{op.name}", layer, op, cost, stream.name, runs, stream)
-        for op, cost, stream in costed
-    ]
+    out, previous_kernel = [], ""
+    for op, cost, stream in costed:
+        first = not op.kernel or op.kernel != previous_kernel
+        previous_kernel = op.kernel
+        out.append(
+            OpResult(
+                f"{phase}.{layer}.{op.name}", layer, op, cost, stream.name, runs, stream, first
+            )
+        )
+    return out
 
 
 def _serial_time(costed: list[tuple[Op, Cost, Stream]]) -> Any:
@@ -148,13 +162,14 @@ def _layers(
     expert_tokens: Any,
     p: Any,
     tp: int,
+    exchange: str,
 ) -> list[Layer]:
-    """Dense-FFN and MoE layers (those the model has) for one microbatch on one rank."""
+    """Dense-FFN and MoE layers (those the model has) for one microbatch on one rank;
+    `exchange` is the MoE dispatch/combine kernel (low_latency in decode, normal in prefill)."""
     layers = [Layer("dense", m.dense_layers, tuple(attention + dense_ffn_ops(m, q, tokens, tp)))]
     if m.moe is not None:
-        layers.append(
-            Layer("moe", m.moe_layers, tuple(attention + moe_ops(m, q, expert_tokens, p)))
-        )
+        moe = moe_ops(m, q, expert_tokens, p, exchange)
+        layers.append(Layer("moe", m.moe_layers, tuple(attention + moe)))
     return [layer for layer in layers if layer.count]
 
 
@@ -172,7 +187,7 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
     expert_tokens_mb = tokens_mb / tp
 
     attention = decode_attention_ops(m, q, seqs_mb, tokens_mb, d.kv_len, tp)
-    layers = _layers(m, q, attention, tokens_mb, expert_tokens_mb, p, tp)
+    layers = _layers(m, q, attention, tokens_mb, expert_tokens_mb, p, tp, LOW_LATENCY)
     stack = _run_stack(s, layers, d.streams, mb)
     head = _costed(
         s,
@@ -248,12 +263,12 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
     if m.attention.kind == "mla":
         # SP-TP-SP: each rank keeps its own tokens; attention_tp splits the core attention.
         attention = prefill_attention_ops(m, q, tokens_mb, f.input_len, f.attention_tp)
-        layers = _layers(m, q, attention, tokens_mb, tokens_mb, p, 1)
+        layers = _layers(m, q, attention, tokens_mb, tokens_mb, p, 1, NORMAL)
     else:
         # Tensor parallelism: the tp ranks of a group all process the group's tokens.
         group_mb = tokens_mb * f.tp
         attention = prefill_attention_ops(m, q, group_mb, f.input_len, f.tp)
-        layers = _layers(m, q, attention, group_mb, tokens_mb, p, f.tp)
+        layers = _layers(m, q, attention, group_mb, tokens_mb, p, f.tp, NORMAL)
     stack = _run_stack(s, layers, f.streams, mb)
     prompts_rank = tokens_rank / f.input_len
     head = _costed(

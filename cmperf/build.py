@@ -11,7 +11,7 @@ from typing import Any
 
 from .formulas import maximum
 from .formulas.comm import expected_peers, remote_fraction
-from .ops import CommKind, Engine, Op, communication, elementwise, gemm
+from .ops import CommKind, Engine, Op, communication, elementwise, gemm, vector_op
 from .quant import DType, message_bytes_per_token
 from .specs.model import ModelSpec
 from .specs.scenario import Placement, Quantization
@@ -23,6 +23,8 @@ SWIGLU = (6.0, 6.0)  # silu(gate) * up per output: reads two BF16 values, writes
 TOPK_ROUTING = (10.0, 4.0)  # sigmoid, group top-k, normalise over the router logits (FP32)
 SAMPLING = (5.0, 4.0)  # softmax / top-p over FP32 logits
 BF16 = DType.BF16
+MLA_PROLOG = "mla_prolog"  # the fused kernel of MLA's norms, projections, RoPE and cache write
+LOW_LATENCY, NORMAL = "low_latency", "normal"  # MoE exchange kernels: decode's and prefill's
 
 
 @dataclass(frozen=True)
@@ -34,13 +36,14 @@ class Layer:
     ops: tuple[Op, ...]
 
 
-def _mla_prolog(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
+def _mla_prolog(model: ModelSpec, q: Quantization, tokens: Any, kernel: str = "") -> list[Op]:
     """RMSNorm, fused q/kv down-projection, latent norms (sequence- or data-parallel tokens).
-    Without a query LoRA (DeepSeek-V2-Lite) only the KV latent is projected down here."""
+    Without a query LoRA (DeepSeek-V2-Lite) only the KV latent is projected down here.
+    `kernel` names the fused kernel they run in (decode's MLAProlog), if any."""
     a, h = model.attention, model.hidden
     q_rank = a.q_lora_rank or 0
     return [
-        elementwise("attn_norm", "attention", tokens * h, *RMSNORM),
+        elementwise("attn_norm", "attention", tokens * h, *RMSNORM, kernel=kernel),
         gemm(
             "qkv_a_proj",
             "attention",
@@ -50,44 +53,71 @@ def _mla_prolog(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
             q.weights,
             q.activations,
             q.gemm,
+            kernel=kernel,
         ),
-        elementwise("latent_norms", "attention", tokens * (q_rank + a.kv_lora_rank), *RMSNORM),
+        elementwise(
+            "latent_norms",
+            "attention",
+            tokens * (q_rank + a.kv_lora_rank),
+            *RMSNORM,
+            kernel=kernel,
+        ),
     ]
 
 
-def _q_up(model: ModelSpec, q: Quantization, tokens: Any, heads: int, acts: DType) -> Op:
+def _q_up(
+    model: ModelSpec, q: Quantization, tokens: Any, heads: int, acts: DType, kernel: str = ""
+) -> Op:
     """Queries for `heads` heads: up from the query latent, or straight from the hidden state."""
     a = model.attention
     width = a.q_lora_rank or model.hidden
     name = "q_b_proj" if a.q_lora_rank else "q_proj"
-    return gemm(name, "attention", tokens, width, heads * a.qk_head_dim, q.weights, acts, q.gemm)
+    return gemm(
+        name,
+        "attention",
+        tokens,
+        width,
+        heads * a.qk_head_dim,
+        q.weights,
+        acts,
+        q.gemm,
+        kernel=kernel,
+    )
 
 
 def all_reduce(name: str, model: ModelSpec, tokens: Any, tp: int) -> Op:
     """Ring all-reduce of the BF16 hidden state over a TP group: each rank sends
     2 (t - 1) / t of it, in 2 (t - 1) steps."""
-    sent = 2 * (tp - 1) / tp * tokens * model.hidden * BF16.bytes
-    return communication(name, CommKind.ALL_REDUCE, sent, 2 * (tp - 1), tp)
-
-
-def core_attention(q: Quantization, **work: Any) -> Op:
-    """Core attention (scores and values) on the matrix engine, in the attention format."""
-    return Op(
-        "attention", "attention", engine=Engine.CUBE, kind="attention", dtype=q.attention, **work
+    buffer = tokens * model.hidden * BF16.bytes
+    sent = 2 * (tp - 1) / tp * buffer
+    return communication(
+        name, CommKind.ALL_REDUCE, sent, 2 * (tp - 1), tp, message_bytes=buffer, steps=2 * (tp - 1)
     )
 
 
-def kv_cache_write(model: ModelSpec, q: Quantization, tokens: Any, tp: int = 1) -> Op:
+def core_attention(q: Quantization, family: str, shape: dict[str, Any], **work: Any) -> Op:
+    """Core attention (scores and values) on the matrix engine, in the attention format;
+    `family` (attention_decode or attention_prefill) prices it from `shape`."""
+    return Op(
+        "attention",
+        "attention",
+        engine=Engine.MATRIX,
+        kind="attention",
+        dtype=q.attention,
+        family=family,
+        shape=shape | {"variant": f"{q.attention.value}/{q.kv_cache.value}"},
+        **work,
+    )
+
+
+def kv_cache_write(
+    model: ModelSpec, q: Quantization, tokens: Any, tp: int = 1, kernel: str = ""
+) -> Op:
     """Each new token's cache entry on this rank: MLA's latent and RoPE key (576 values for
     DeepSeek-V3), or the key and value heads a GQA rank holds."""
     values = model.attention.kv_cache_values_per_rank(tp)
-    return Op(
-        "kv_cache_write",
-        "attention",
-        engine=Engine.VECTOR,
-        kind="vector",
-        dtype=BF16,
-        kv_bytes=tokens * values * q.kv_cache.bytes,
+    return vector_op(
+        "kv_cache_write", "attention", kernel=kernel, kv_bytes=tokens * values * q.kv_cache.bytes
     )
 
 
@@ -121,9 +151,11 @@ def mla_decode_ops(
     a = model.attention
     heads = a.heads // tp
     latent = a.kv_cache_values_per_token
-    ops = _mla_prolog(model, q, tokens)
+    # MLAProlog: RMSNorm, q/kv projections, RoPE and the cache write are one kernel
+    # (ref §3.1; ascend-operators §4: npu_mla_prolog_v2).
+    ops = _mla_prolog(model, q, tokens, MLA_PROLOG)
     ops += [
-        _q_up(model, q, tokens, heads, q.activations),
+        _q_up(model, q, tokens, heads, q.activations, kernel=MLA_PROLOG),
         gemm(
             "q_absorb",
             "attention",
@@ -134,11 +166,30 @@ def mla_decode_ops(
             q.activations,
             q.gemm,
             repeat=heads,
+            kernel=MLA_PROLOG,
         ),
-        elementwise("rope", "attention", tokens * (heads + 1) * a.qk_rope_head_dim, *ROPE),
-        kv_cache_write(model, q, tokens),
+        elementwise(
+            "rope",
+            "attention",
+            tokens * (heads + 1) * a.qk_rope_head_dim,
+            *ROPE,
+            kernel=MLA_PROLOG,
+        ),
+        kv_cache_write(model, q, tokens, kernel=MLA_PROLOG),
         core_attention(
             q,
+            "attention_decode",
+            {
+                "batch": seqs,
+                "heads": heads,
+                "q_len": tokens / seqs,
+                "kv_len": kv_len,
+                "qk_dim": latent,
+                "v_dim": a.kv_lora_rank,
+                "kv_heads": 1,
+                "kv_values": latent,
+                "kv_bytes": q.kv_cache.bytes,
+            },
             # FlashMLA's count: 2 h s_q s_k (576 + 512)  (ref gpu.md §2.2)
             flop=2.0 * heads * tokens * kv_len * (latent + a.kv_lora_rank),
             kv_bytes=seqs * kv_len * latent * q.kv_cache.bytes,
@@ -195,6 +246,8 @@ def gqa_attention_ops(
         kv_cache_write(model, q, tokens, tp),
         core_attention(
             q,
+            "attention_decode" if causal_len is None else "attention_prefill",
+            _gqa_shape(seqs, heads, kv_heads, hd, tokens, kv_len, causal_len, q),
             # QK^T and PV: 2 FLOP per multiply-add over head_dim each
             flop=2.0 * heads * tokens * keys * 2 * hd,
             kv_bytes=cache_bytes,
@@ -205,6 +258,29 @@ def gqa_attention_ops(
     if tp > 1:
         ops.append(all_reduce("attn_all_reduce", model, tokens, tp))
     return ops
+
+
+def _gqa_shape(
+    seqs: Any,
+    heads: int,
+    kv_heads: int,
+    head_dim: int,
+    tokens: Any,
+    kv_len: Any,
+    causal_len: int | None,
+    q: Quantization,
+) -> dict[str, Any]:
+    """The attention kernel's shape for GQA: K and V of head_dim each per key/value head."""
+    dims = {"heads": heads, "qk_dim": head_dim, "v_dim": head_dim, "kv_heads": kv_heads}
+    if causal_len is None:
+        return dims | {
+            "batch": seqs,
+            "q_len": tokens / seqs,
+            "kv_len": kv_len,
+            "kv_values": 2 * head_dim,
+            "kv_bytes": q.kv_cache.bytes,
+        }
+    return dims | {"batch": seqs, "seq_len": causal_len, "kv_bytes": BF16.bytes}
 
 
 def prefill_attention_ops(
@@ -236,8 +312,18 @@ def mla_prefill_ops(
     if tp > 1:
         # Latents travel quantized: they feed W8A8 up-projections. Without a query LoRA the
         # queries are projected from the hidden state, which travels instead.
-        gathered = tokens * ((a.q_lora_rank or model.hidden) + latent) * act.bytes * (tp - 1)
-        ops.append(communication("attn_all_gather", CommKind.ALL_GATHER, gathered, tp - 1, tp))
+        piece = tokens * ((a.q_lora_rank or model.hidden) + latent) * act.bytes
+        ops.append(
+            communication(
+                "attn_all_gather",
+                CommKind.ALL_GATHER,
+                piece * (tp - 1),
+                tp - 1,
+                tp,
+                message_bytes=piece * tp,  # the gathered output of all ranks
+                steps=tp - 1,
+            )
+        )
     ops += [
         _q_up(model, q, group_tokens, heads, act),
         gemm(
@@ -253,6 +339,16 @@ def mla_prefill_ops(
         elementwise("rope", "attention", group_tokens * (heads + 1) * a.qk_rope_head_dim, *ROPE),
         core_attention(
             q,
+            "attention_prefill",
+            {
+                "batch": group_tokens / seq_len,
+                "heads": heads,
+                "seq_len": seq_len,
+                "qk_dim": a.qk_head_dim,
+                "v_dim": a.v_head_dim,
+                "kv_heads": heads,
+                "kv_bytes": BF16.bytes,
+            },
             # causal: each query sees (S + 1) / 2 keys on average; QK^T over 192, PV over 128
             flop=2.0 * heads * group_tokens * (seq_len + 1) / 2 * (a.qk_head_dim + a.v_head_dim),
             act_bytes=group_tokens * heads * (2 * a.qk_head_dim + 2 * a.v_head_dim) * BF16.bytes,
@@ -260,7 +356,17 @@ def mla_prefill_ops(
     ]
     if tp > 1:
         returned = tokens * (tp - 1) * heads * a.v_head_dim * act.bytes
-        ops.append(communication("attn_all_to_all", CommKind.ALL_TO_ALL, returned, tp - 1, tp))
+        ops.append(
+            communication(
+                "attn_all_to_all",
+                CommKind.ALL_TO_ALL,
+                returned,
+                tp - 1,
+                tp,
+                message_bytes=returned * tp / (tp - 1),  # each rank's whole send buffer
+                steps=tp - 1,
+            )
+        )
     ops.append(_o_proj(model, q, tokens, act))
     return ops
 
@@ -298,19 +404,39 @@ def _shared_local(model: ModelSpec, p: Placement) -> bool:
 
 
 def moe_exchange(
-    kind: CommKind, model: ModelSpec, tokens: Any, destinations: int, ep: int, dtype: DType
+    kind: CommKind,
+    model: ModelSpec,
+    tokens: Any,
+    destinations: int,
+    ep: int,
+    dtype: DType,
+    exchange: str = LOW_LATENCY,
 ) -> Op:
     """MoE dispatch or combine on one rank: each of `tokens` tokens goes to `destinations`
     expert ranks (top-k, plus a dedicated shared-expert rank) as one message each; copies for
-    the rank itself stay local."""
+    the rank itself stay local. `exchange` is the kernel: low_latency (decode) or normal."""
     copies = tokens * destinations * remote_fraction(ep)
     peers = expected_peers(ep, tokens, destinations)
+    per_token = message_bytes_per_token(model.hidden, dtype)
     return communication(
-        kind.value, kind, copies * message_bytes_per_token(model.hidden, dtype), peers, ep
+        kind.value,
+        kind,
+        copies * per_token,
+        peers,
+        ep,
+        tokens=tokens,
+        hidden=model.hidden,
+        topk=destinations,
+        experts=model.moe.routed_experts,
+        ep=ep,
+        bytes_per_token=per_token,
+        variant=exchange,
     )
 
 
-def moe_ops(model: ModelSpec, q: Quantization, tokens: Any, p: Placement) -> list[Op]:
+def moe_ops(
+    model: ModelSpec, q: Quantization, tokens: Any, p: Placement, exchange: str = LOW_LATENCY
+) -> list[Op]:
     """Gate, dispatch, routed + shared experts as grouped GEMMs, combine (per microbatch)."""
     moe, h = model.moe, model.hidden
     destinations = moe.top_k + (0 if _shared_local(model, p) else moe.shared_experts)
@@ -322,7 +448,9 @@ def moe_ops(model: ModelSpec, q: Quantization, tokens: Any, p: Placement) -> lis
         elementwise("routing", "moe", tokens * moe.routed_experts, *TOPK_ROUTING),
     ]
     if p.ep > 1:
-        ops.append(moe_exchange(CommKind.DISPATCH, model, tokens, destinations, p.ep, q.dispatch))
+        ops.append(
+            moe_exchange(CommKind.DISPATCH, model, tokens, destinations, p.ep, q.dispatch, exchange)
+        )
     ops += [
         _grouped(
             gemm(
@@ -346,13 +474,21 @@ def moe_ops(model: ModelSpec, q: Quantization, tokens: Any, p: Placement) -> lis
         ),
     ]
     if p.ep > 1:
-        ops.append(moe_exchange(CommKind.COMBINE, model, tokens, destinations, p.ep, q.combine))
+        ops.append(
+            moe_exchange(CommKind.COMBINE, model, tokens, destinations, p.ep, q.combine, exchange)
+        )
     return ops
 
 
 def _grouped(op: Op, n_experts: int) -> Op:
-    """A grouped GEMM reads the weights of every expert the rank holds."""
-    return replace(op, weight_bytes=op.weight_bytes * n_experts)
+    """A grouped GEMM over the rank's experts: it reads the weights of every one of them, and
+    its `m` rows (token-expert pairs) are spread over `groups` experts."""
+    return replace(
+        op,
+        weight_bytes=op.weight_bytes * n_experts,
+        family="grouped_gemm",
+        shape=dict(op.shape) | {"groups": n_experts},
+    )
 
 
 def dense_ffn_ops(model: ModelSpec, q: Quantization, tokens: Any, tp: int = 1) -> list[Op]:
@@ -372,14 +508,7 @@ def dense_ffn_ops(model: ModelSpec, q: Quantization, tokens: Any, tp: int = 1) -
 
 def embedding_op(model: ModelSpec, q: Quantization, tokens: Any) -> Op:
     """Embedding lookup: one row of the table read and written per token entering the model."""
-    return Op(
-        "embedding",
-        "head",
-        engine=Engine.VECTOR,
-        kind="vector",
-        dtype=BF16,
-        act_bytes=tokens * model.hidden * q.head.bytes * 2,
-    )
+    return vector_op("embedding", "head", act_bytes=tokens * model.hidden * q.head.bytes * 2)
 
 
 def head_ops(model: ModelSpec, q: Quantization, tokens: Any, tp: int = 1) -> list[Op]:
@@ -397,14 +526,7 @@ def mtp_pre_ops(model: ModelSpec, q: Quantization, tokens: Any) -> list[Op]:
     """MTP module input: normed embedding and hidden state concatenated, projected 2h -> h."""
     h = model.hidden
     return [
-        Op(
-            "mtp_embedding",
-            "attention",
-            engine=Engine.VECTOR,
-            kind="vector",
-            dtype=BF16,
-            act_bytes=tokens * h * q.head.bytes * 2,
-        ),
+        vector_op("mtp_embedding", "attention", act_bytes=tokens * h * q.head.bytes * 2),
         elementwise("mtp_norms", "attention", tokens * 2 * h, *RMSNORM),
         gemm("eh_proj", "attention", tokens, 2 * h, h, q.weights, q.activations, q.gemm),
     ]

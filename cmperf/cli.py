@@ -48,6 +48,18 @@ SetOption = Annotated[
 FormatOption = Annotated[
     Format, typer.Option("--format", "-f", help="Output format: table, json, csv or markdown.")
 ]
+IdealOption = Annotated[
+    bool,
+    typer.Option(
+        "--ideal",
+        help="Speed of light: every kernel at peak, no fixed costs, no partial waves, perfect "
+        "overlap (the same as --set ideal=true).",
+    ),
+]
+
+
+def _sets(set_: list[str] | None, ideal: bool = False) -> tuple[str, ...]:
+    return (*(set_ or ()), *(("ideal=true",) if ideal else ()))
 
 
 class _State:
@@ -69,8 +81,23 @@ def _main(
         ),
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    calibration: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--calibration",
+            help="Apply a calibration overlay (written by cmperf calibrate) to its device "
+            "(repeatable; later ones win).",
+        ),
+    ] = None,
 ) -> None:
     _State.debug = debug
+    if calibration:
+        from .specs import calibration as overlays
+
+        try:
+            overlays.use(list(calibration))
+        except CmperfError as exc:
+            _fail(exc)
 
 
 def _console():
@@ -139,6 +166,7 @@ def estimate(
             "list out of the JSON (a smaller baseline for cmperf check).",
         ),
     ] = True,
+    ideal: IdealOption = False,
 ) -> None:
     """Estimate prefill and/or decode performance of a scenario.
 
@@ -146,7 +174,7 @@ def estimate(
     from . import api, report
 
     try:
-        result = api.estimate(scenario, tuple(set_ or ()))
+        result = api.estimate(scenario, _sets(set_, ideal))
     except CmperfError as exc:
         _fail(exc)
         return
@@ -255,6 +283,7 @@ def sweep(
             "(needs the plot extra: pip install 'cmperf[plot]')."
         ),
     ] = None,
+    ideal: IdealOption = False,
 ) -> None:
     """Find the best EP degree, batch, quantization, microbatches and MTP depth under an SLO."""
     from . import report, search
@@ -264,7 +293,7 @@ def sweep(
             raise CmperfError(f"--plot: expected a .png, .svg or .pdf file name, got {plot}")
         result = search.sweep(
             scenario,
-            tuple(set_ or ()),
+            _sets(set_, ideal),
             _seconds(tpot_slo, "--tpot-slo"),
             _seconds(ttft_slo, "--ttft-slo"),
             objective,
@@ -473,6 +502,125 @@ def schema(
     from .schema import scenario_schema
 
     _emit_json(scenario_schema())
+
+
+@app.command()
+def calibrate(
+    folder: Annotated[
+        Path, typer.Argument(help="Folder of kernel CSVs (calibration README format).")
+    ],
+    hardware: Annotated[
+        str, typer.Option(help="Device or cluster the kernels ran on, e.g. h200-sxm.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the fitted overlay to FILE.yaml."),
+    ] = None,
+    holdout: Annotated[
+        float, typer.Option(help="Share of each family's rows held out of the fit (0 to 0.9).")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the random hold-out split.")] = 0,
+    format_: FormatOption = Format.TABLE,
+) -> None:
+    """Fit the kernel model of a device to measured kernels (least squares on log latency).
+
+    Prints per family and variant: rows used, then median and p90 absolute % error before the
+    fit (the spec's defaults), after it, and on the held-out rows."""
+    from . import report
+    from .kernels.calibrate import calibrate as run
+    from .specs import load_hardware
+
+    try:
+        if not 0 <= holdout <= 0.9:
+            raise CmperfError(f"--holdout: expected a share from 0 to 0.9, got {holdout:g}")
+        device, cluster = load_hardware(hardware)
+        result = run(folder, hardware, device, cluster, holdout, seed)
+        if output is not None:
+            from .kernels.overlay import write_overlay
+
+            write_overlay(result, output)
+    except CmperfError as exc:
+        _fail(exc)
+        return
+    _output(
+        format_,
+        json=lambda: report.calibrate_record(result),
+        csv=lambda: report.calibrate_csv(result),
+        markdown=lambda: report.calibrate_markdown(result),
+        table=lambda: report.render_calibrate(result, _console(), str(output) if output else None),
+    )
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def kernel(
+    ctx: typer.Context,
+    family: Annotated[
+        str | None,
+        typer.Argument(
+            help="gemm, grouped-gemm, mla-decode, mla-prefill, moe, dispatch, combine, "
+            "all-reduce, all-gather, reduce-scatter, all-to-all, elementwise.",
+            show_default=False,
+        ),
+    ] = None,
+    hardware: Annotated[
+        str, typer.Option(help="Device or cluster, e.g. h200-sxm or hgx-h200.")
+    ] = "h200-sxm",
+    csv: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Predict every row of a calibration-format CSV instead."),
+    ] = None,
+    rows: Annotated[bool, typer.Option("--rows", help="With --csv: show every row.")] = False,
+    ideal: IdealOption = False,
+    format_: FormatOption = Format.TABLE,
+) -> None:
+    """One kernel's predicted time from its shape, e.g.
+    `cmperf kernel gemm --m 128 --n 7168 --k 2048 --dtype fp8_block`; the shape options are
+    the family's columns in the calibration CSVs (`cmperf kernel FAMILY --help-shape`)."""
+    from . import report
+    from .kernels import command as kc
+    from .specs import load_hardware
+
+    try:
+        device, cluster = load_hardware(hardware)
+        if csv is not None:
+            if family is not None or ctx.args:
+                raise CmperfError("--csv predicts a whole file: give no family or shape")
+            from .kernels.calibrate import predict_csv
+
+            predicted = predict_csv(csv, device, cluster, ideal)
+            _output(
+                format_,
+                json=lambda: report.predictions_record(predicted, str(csv), device.name),
+                csv=lambda: report.predictions_csv(predicted),
+                markdown=lambda: report.predictions_markdown(predicted),
+                table=lambda: report.render_predictions(predicted, _console(), rows, str(csv)),
+            )
+            return
+        if family is None:
+            raise CmperfError("give a kernel family (e.g. gemm) and its shape, or --csv FILE")
+        fam = kc.family_for(family)
+        if "--help-shape" in ctx.args:
+            _emit(kc.shape_help(fam))
+            return
+        variant, shape, t = kc.run(fam, list(ctx.args), device, cluster, ideal)
+    except CmperfError as exc:
+        _fail(exc)
+        return
+    record = report.kernel_record(fam.name, variant, shape, t, device.name)
+    _output(
+        format_,
+        json=lambda: record,
+        csv=lambda: report.kernel_csv(record),
+        markdown=lambda: report.kernel_markdown(t),
+        table=lambda: report.render_kernel(
+            f"{fam.name} ({variant}) on {device.name}"
+            + (" at the speed of light" if ideal else ""),
+            t,
+            _console(),
+        ),
+    )
 
 
 def main() -> None:

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .errors import InfeasibleError
 from .formulas import first, maximum
-from .formulas.comm import transfer_time_s
-from .formulas.roofline import compute_time_s, memory_time_s
-from .ops import CommKind, Engine, Op
-from .specs.hardware import Cluster
+from .kernels import Facts, families
+from .ops import Op
+from .specs.hardware import Cluster, Device, Engine
+from .specs.kernel_params import kernel_param
 from .specs.scenario import Stream
-
-_FIXED_OVERHEAD = {CommKind.DISPATCH: "dispatch_s", CommKind.COMBINE: "combine_s"}
 
 
 @dataclass(frozen=True)
 class Cost:
+    """An op's time and its terms. `total_s` comes from its kernel family's formula (which may
+    overlap compute and memory imperfectly); the terms say why."""
+
     compute_s: Any
     memory_s: Any
     comm_s: Any
@@ -27,15 +29,24 @@ class Cost:
     # Time the op occupies the rank's HBM at its full bandwidth: streams overlap their work,
     # but together they cannot move more bytes than the memory system delivers.
     hbm_s: Any = 0.0
+    overhead_s: Any = 0.0  # fixed cost of the kernel launch (0 for an op fused into another)
+    time_s: Any = None  # None: the roofline max(compute, memory) + comm + overhead
 
     @property
     def total_s(self) -> Any:
-        return maximum(self.compute_s, self.memory_s) + self.comm_s
+        if self.time_s is not None:
+            return self.time_s
+        return maximum(self.compute_s, self.memory_s) + self.comm_s + self.overhead_s
 
     @property
     def bound(self) -> str:
-        """compute, memory or comm: whichever term sets the time (first element of an array)."""
-        terms = {"compute": self.compute_s, "memory": self.memory_s, "comm": self.comm_s}
+        """compute, memory, comm or overhead: the largest term (first element of an array)."""
+        terms = {
+            "compute": self.compute_s,
+            "memory": self.memory_s,
+            "comm": self.comm_s,
+            "overhead": self.overhead_s,
+        }
         return max(terms, key=lambda k: first(terms[k]))
 
     def __add__(self, other: Cost) -> Cost:
@@ -45,6 +56,8 @@ class Cost:
             self.comm_s + other.comm_s,
             self.source,
             self.hbm_s + other.hbm_s,
+            self.overhead_s + other.overhead_s,
+            self.total_s + other.total_s,
         )
 
     def scale(self, factor: Any) -> Cost:
@@ -54,11 +67,15 @@ class Cost:
             self.comm_s * factor,
             self.source,
             self.hbm_s * factor,
+            self.overhead_s * factor,
+            self.total_s * factor,
         )
 
 
-def core_share(op: Op, stream: Stream) -> float:
-    return stream.cube_share if op.engine == Engine.CUBE else stream.vector_share
+def core_share(op: Op, device: Device, stream: Stream) -> tuple[Engine, float]:
+    """The engine that runs the op and the share of its cores the op's stream owns."""
+    engine = device.engine_for(op.engine.value)
+    return engine, stream.share(engine.name)
 
 
 @dataclass(frozen=True)
@@ -70,100 +87,110 @@ class Param:
     source: Callable[[], str]  # built only when asked for (explain), not on every estimate
 
 
-def cost_params(op: Op, cluster: Cluster, stream: Stream) -> dict[str, Param]:
-    """The named inputs of the op's cost formula (see `cost_from`)."""
+def facts_for(op: Op, cluster: Cluster, stream: Stream) -> Facts:
+    """What the device gives the op's kernel: its engine's cores (the stream's share of them,
+    in whole cores), the peak in the op's number format, HBM, and the link tier it crosses."""
     device = cluster.device
-    dfile = device.file
     if op.comm is not None:
         tier = cluster.tier_for(op.comm.group_ranks)
-        overhead = device.comm_overhead
         tier_key = f"scale_up.{tier.name}" if tier.name != "scale_out" else "scale_out"
-        fixed_key = _FIXED_OVERHEAD.get(op.comm.kind)
-        return {
-            "B": Param(op.comm.bytes_per_rank, "B", lambda: f"bytes each rank sends ({op.name})"),
-            "BW": Param(
-                tier.bandwidth_bytes_per_s,
-                "B/s",
-                lambda: f"{_shown(cluster.file)}: {tier_key}.bandwidth ({tier.source})",
-            ),
-            "t_lat": Param(
-                tier.latency_s,
-                "s",
-                lambda: f"{_shown(cluster.file)}: {tier_key}.latency ({tier.source})",
-            ),
-            "n_peers": Param(
-                op.comm.peers,
-                "1",
-                lambda: (
-                    f"expected distinct remote ranks in a group of "
-                    f"{op.comm.group_ranks} ({op.name})"
-                ),
-            ),
-            "t_peer": Param(
-                overhead["per_peer_s"].value,
-                "s",
-                lambda: (
-                    f"{_shown(dfile)}: comm_overhead.per_peer_s ({overhead['per_peer_s'].source})"
-                ),
-            ),
-            "t_fixed": Param(
-                overhead[fixed_key].value if fixed_key else 0.0,
-                "s",
-                (
-                    lambda: (
-                        f"{_shown(dfile)}: comm_overhead.{fixed_key} ({overhead[fixed_key].source})"
-                    )
-                )
-                if fixed_key
-                else (lambda: f"none for {op.comm.kind.value}"),
-            ),
-        }
-    engine = device.engines[op.engine.value]
-    peak = engine.peak_flop_per_s.get(op.dtype)
-    if peak is None:
-        supported = ", ".join(d.value for d in engine.peak_flop_per_s)
-        raise InfeasibleError(
-            f"{device.name}: the {engine.name} engine has no {op.dtype} peak "
-            f"(op {op.name}); it supports {supported}"
+        return Facts(
+            device.name,
+            "link",
+            0,
+            0,
+            0.0,
+            device.hbm_bandwidth_bytes_per_s,
+            tier.bandwidth_bytes_per_s,
+            tier.latency_s,
+            f"{_shown(cluster.file)}: {tier_key} ({tier.source})",
         )
-    share = core_share(op, stream)
-    follows = device.hbm_bandwidth_follows_cores
-    compute_eff = device.compute_efficiency[op.kind]
-    memory_eff = device.memory_efficiency["hbm"]
-    cores = f"{op.engine.value} cores of stream {stream.name!r} / {engine.cores}"
-    return {
-        "F": Param(op.flop, "FLOP", lambda: f"arithmetic of {op.name} (cmperf/build.py)"),
-        "P": Param(
-            peak, "FLOP/s", lambda: f"{_shown(dfile)}: engines.{engine.name}.peak.{op.dtype.value}"
-        ),
-        "eta_c": Param(
-            compute_eff.value,
-            "1",
-            lambda: f"{_shown(dfile)}: efficiency.compute.{op.kind} ({compute_eff.source})",
-        ),
-        "s_c": Param(share, "1", lambda: f"share of the rank's {cores}"),
-        "B": Param(
-            op.bytes,
-            "B",
-            lambda: f"weights + activations + KV cache moved by {op.name} (cmperf/build.py)",
-        ),
-        "BW": Param(
-            device.hbm_bandwidth_bytes_per_s, "B/s", lambda: f"{_shown(dfile)}: hbm.bandwidth"
-        ),
-        "eta_m": Param(
-            memory_eff.value,
-            "1",
-            lambda: f"{_shown(dfile)}: efficiency.memory.hbm ({memory_eff.source})",
-        ),
-        "s_m": Param(
-            share if follows.value else 1.0,
-            "1",
-            lambda: (
-                f"{_shown(dfile)}: efficiency.hbm_bandwidth_follows_cores = "
-                f"{bool(follows.value)} ({follows.source})"
-            ),
-        ),
-    }
+    engine, share = core_share(op, device, stream)
+    peak = engine.peak(op.engine.value, op.dtype)
+    if peak is None:
+        supported = ", ".join(d.value for d in engine.peaks.get(op.engine.value, {}))
+        raise InfeasibleError(
+            f"{device.name}: the {engine.name} engine has no {op.engine.value} {op.dtype} "
+            f"peak (op {op.name}); it supports {supported}"
+        )
+    cores = max(1, math.floor(engine.cores * share + 1e-9))
+    follows = device.hbm_bandwidth_follows_cores.value
+    hbm = device.hbm_bandwidth_bytes_per_s * (share if follows else 1.0)
+    return Facts(device.name, engine.name, cores, engine.cores, peak, hbm)
+
+
+def cost_params(
+    op: Op, cluster: Cluster, stream: Stream, first_of_kernel: bool = True
+) -> dict[str, Param]:
+    """The named inputs of the op's cost formula (see `cost_from`): the kernel family's
+    inputs (shape, peaks, bandwidths) and its parameters on this device, each with its source.
+    An op fused into a kernel that an earlier op started pays no fixed launch cost."""
+    device = cluster.device
+    family = families()[op.family]
+    facts = facts_for(op, cluster, stream)
+    dfile = _shown(device.file)
+    out: dict[str, Param] = {}
+    for name, i in family.inputs(op.shape, facts).items():
+        out[name] = Param(i.value, i.unit, _input_source(i.doc, op, facts, dfile, stream))
+    variant = op.variant
+    for p in family.params:
+        value, where = kernel_param(device, family.name, variant, p.name)
+        if p.name == FIXED and not first_of_kernel:
+            out[p.name] = Param(0.0, p.unit, _text(f"launch counted with kernel {op.kernel}"))
+        else:
+            out[p.name] = Param(value, p.unit, _text(f"{dfile}: {where}"))
+    return out
+
+
+FIXED = "fixed_s"  # every family's fixed cost per kernel launch
+
+
+def _text(text: str) -> Callable[[], str]:
+    return lambda: text
+
+
+def _input_source(doc: str, op: Op, facts: Facts, dfile: str, stream: Stream) -> Callable:
+    def source() -> str:
+        if facts.engine == "link":
+            return f"{doc} ({op.name}; link {facts.link})"
+        return f"{doc} ({op.name}; {dfile}, stream {stream.name!r})"
+
+    return source
+
+
+def cost_from(family: str, v: Mapping[str, Any], ideal: bool = False, hbm_share: Any = 1.0) -> Cost:
+    """An op's cost from its named inputs, which may be floats, arrays or sympy symbols."""
+    t = families()[family].time(v, ideal)
+    return Cost(
+        t.compute_s,
+        t.memory_s,
+        t.comm_s,
+        "ideal" if ideal else "kernel model",
+        hbm_s=t.memory_s * hbm_share,
+        overhead_s=t.overhead_s,
+        time_s=t.total_s,
+    )
+
+
+def op_cost(
+    op: Op, cluster: Cluster, stream: Stream, first_of_kernel: bool = True, ideal: bool = False
+) -> Cost:
+    """The op's kernel priced on the rank: its family's formula at the device's parameters."""
+    params = cost_params(op, cluster, stream, first_of_kernel)
+    return cost_from(
+        op.family,
+        {name: p.value for name, p in params.items()},
+        ideal,
+        hbm_share(op, cluster.device, stream),
+    )
+
+
+def hbm_share(op: Op, device: Device, stream: Stream) -> float:
+    """Share of the HBM bandwidth the op's memory time was priced at (1 unless bandwidth
+    follows the stream's cores), to convert it to time at the full bandwidth."""
+    if op.comm is not None or not device.hbm_bandwidth_follows_cores.value:
+        return 1.0
+    return core_share(op, device, stream)[1]
 
 
 @functools.lru_cache(maxsize=64)
@@ -175,22 +202,3 @@ def _shown(path: str) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return path
-
-
-def cost_from(is_comm: bool, v: Mapping[str, Any]) -> Cost:
-    """An op's cost from its named inputs, which may be floats, arrays or sympy symbols."""
-    if is_comm:
-        comm_s = transfer_time_s(
-            v["B"], v["BW"], v["t_lat"], v["n_peers"], v["t_peer"], v["t_fixed"]
-        )
-        return Cost(0.0, 0.0, comm_s)
-    compute_s = compute_time_s(v["F"], v["P"], v["eta_c"], v["s_c"])
-    memory_s = memory_time_s(v["B"], v["BW"], v["eta_m"], v["s_m"])
-    hbm_s = memory_time_s(v["B"], v["BW"], v["eta_m"], 1.0)
-    return Cost(compute_s, memory_s, 0.0, hbm_s=hbm_s)
-
-
-def op_cost(op: Op, cluster: Cluster, stream: Stream) -> Cost:
-    """Roofline on the rank's engine for compute ops; latency + bytes / bandwidth for comm."""
-    params = cost_params(op, cluster, stream)
-    return cost_from(op.comm is not None, {name: p.value for name, p in params.items()})

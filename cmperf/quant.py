@@ -10,6 +10,7 @@ class DType(StrEnum):
     BF16 = "bf16"
     FP16 = "fp16"
     FP8 = "fp8"
+    FP8_BLOCK = "fp8_block"  # FP8 with 1x128 / 128x128 block scales (DeepGEMM, DeepSeek-V3)
     INT8 = "int8"
     FP4 = "fp4"
     INT4 = "int4"
@@ -24,6 +25,7 @@ _BITS = {
     DType.BF16: 16,
     DType.FP16: 16,
     DType.FP8: 8,
+    DType.FP8_BLOCK: 8,
     DType.INT8: 8,
     DType.FP4: 4,
     DType.INT4: 4,

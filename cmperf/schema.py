@@ -130,6 +130,11 @@ def scenario_schema() -> dict[str, Any]:
             "decode": {"$ref": "#/$defs/decode"},
             "prefill": {"$ref": "#/$defs/prefill"},
             "sweep": {"$ref": "#/$defs/sweep"},
+            "ideal": {
+                "type": "boolean",
+                "description": "price every kernel at the speed of light: peak rates, no fixed "
+                "costs, no partial waves, perfect overlap (cmperf estimate --ideal)",
+            },
         },
         "required": ["hardware", "model", "quantization"],
         "anyOf": [{"required": ["decode"]}, {"required": ["prefill"]}],
@@ -154,8 +159,12 @@ def scenario_schema() -> dict[str, Any]:
                         "minItems": 1,
                         "uniqueItems": True,
                     },
-                    "cube_cores": _int(0),
-                    "vector_cores": _int(0),
+                    "cores": {
+                        "type": "object",
+                        "additionalProperties": _int(0),
+                        "description": "cores the stream owns, by engine of the device "
+                        "(cube and vector on Ascend, sm on a GPU)",
+                    },
                 },
                 ["paths"],
                 "a stream: the op paths it runs and its share of the rank's cores",

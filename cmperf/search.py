@@ -299,7 +299,7 @@ def _objective(s: Scenario, spec: SweepSpec, result: PhaseResult, devices: int) 
         return throughput * devices
     if spec.objective == "tokens_per_tflops":
         device = s.cluster.device
-        peak = device.engines["cube"].peak_flop_per_s[s.quantization.gemm]
+        peak = device.engine_for("matrix").peak("matrix", s.quantization.gemm)
         return throughput / (peak * device.ranks_per_device / 1e12)
     return throughput
 

@@ -63,10 +63,9 @@ def find_op(e: Estimate, name: str) -> tuple[PhaseResult, OpResult]:
 def explain_op(e: Estimate, name: str) -> OpExplanation:
     """The op's cost formula, its symbols with values, units and sources, and its value."""
     _, r = find_op(e, name)
-    params = cost_params(r.op, e.scenario.cluster, r.stream_spec)
-    is_comm = r.op.comm is not None
+    params = cost_params(r.op, e.scenario.cluster, r.stream_spec, r.first_of_kernel)
     symbols = {n: symbol(n) for n in params}
-    cost = cost_from(is_comm, symbols)
+    cost = cost_from(r.op.family, symbols, e.scenario.ideal)
     expr = sp.sympify(cost.total_s)
     values = {symbols[n]: p.value for n, p in params.items()}
     value = float(expr.subs(values))
@@ -83,7 +82,7 @@ def explain_op(e: Estimate, name: str) -> OpExplanation:
         value_s=value,
         terms={
             k: float(sp.sympify(getattr(cost, k)).subs(values))
-            for k in ("compute_s", "memory_s", "comm_s")
+            for k in ("compute_s", "memory_s", "comm_s", "overhead_s")
         },
     )
 
@@ -110,8 +109,10 @@ def composition(e: Estimate) -> list[Composition]:
                 (
                     f"stream {stream.name}",
                     f"runs {', '.join(stream.paths)} on "
-                    f"{stream.cube_share:.3g} of the cube and {stream.vector_share:.3g} "
-                    "of the vector cores",
+                    + (
+                        " and ".join(f"{share:.3g} of the {e} cores" for e, share in stream.shares)
+                        or "every core"
+                    ),
                     float("nan"),
                     "",
                 )
@@ -221,9 +222,16 @@ def _sum_costs(s: Scenario, ops: list, stream: Stream) -> tuple[Any, Any]:
     compute = memory = sp.Integer(0)
     for op in ops:
         params = cost_params(op, s.cluster, stream)
-        c = cost_from(op.comm is not None, {n: p.value for n, p in params.items()})
-        compute, memory = compute + c.compute_s, memory + c.memory_s
+        c = cost_from(op.family, {n: p.value for n, p in params.items()})
+        compute, memory = compute + continuous(c.compute_s), memory + continuous(c.memory_s)
     return compute, memory
+
+
+def continuous(expr: Any) -> Any:
+    """The continuous relaxation of a kernel time: whole tiles and waves (ceilings) replaced by
+    their fractional counts, so that sympy can solve for a batch or a bandwidth in closed form."""
+    expr = sp.sympify(expr)
+    return expr.replace(sp.ceiling, lambda x: x)
 
 
 def solve(s: Scenario, question: str, tpot_slo_s: float | None = None) -> Solution:
@@ -297,12 +305,12 @@ def _ub_bandwidth(s: Scenario, d: Any, ranks: int) -> Solution:
         params = cost_params(op, s.cluster, comm_stream)
         values = {n: p.value for n, p in params.items()}
         values["BW"] = bw
-        comm_total = comm_total + cost_from(True, values).comm_s
+        comm_total = comm_total + continuous(cost_from(op.family, values).total_s)
     expert_s = 0.0
     for op in ops:
         if op.name.startswith("experts"):
             params = cost_params(op, s.cluster, moe_stream)
-            expert_s += float(cost_from(False, {n: p.value for n, p in params.items()}).total_s)
+            expert_s += float(cost_from(op.family, {n: p.value for n, p in params.items()}).total_s)
     roots = [r for r in sp.solve(sp.Eq(comm_total, expert_s), bw) if r.is_real and r > 0]
     if not roots:
         raise InfeasibleError(
@@ -392,8 +400,9 @@ def dimension(expr: sp.Expr, units: dict[str, str]) -> sp.Expr:
         "s": second,
         "1": sp.Integer(1),
     }
+    # Anything else is a count (rows, tokens, peers, cores): a pure number.
     return sp.simplify(
-        expr.subs({sp.Symbol(n, positive=True): unit_of[u] for n, u in units.items()})
+        expr.subs({sp.Symbol(n, positive=True): unit_of.get(u, 1) for n, u in units.items()})
     )
 
 

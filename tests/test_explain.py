@@ -229,10 +229,10 @@ def is_time(expr: Any, units: dict[str, str]) -> bool:
 def symbolic_cost(
     e: Estimate, phase: PhaseResult, r: OpResult
 ) -> tuple[cmperf.cost.Cost, dict[str, str]]:
-    params = cost_params(r.op, e.scenario.cluster, stream_of(e, phase, r))
+    params = cost_params(r.op, e.scenario.cluster, stream_of(e, phase, r), r.first_of_kernel)
     symbols = {n: sp.Symbol(n, positive=True) for n in params}
     units = {n: p.unit for n, p in params.items()}
-    return cost_from(r.op.comm is not None, symbols), units
+    return cost_from(r.op.family, symbols), units
 
 
 @pytest.mark.parametrize("scenario", [DECODE, PREFILL])
@@ -269,41 +269,19 @@ def test_dimension_check_catches_broken_formulas(monkeypatch: pytest.MonkeyPatch
     assert not is_time(sp.Max(B / BW, F), units)
 
     # The model's own formula functions, broken: the check sees it through cost_from.
-    def names(*n: str) -> dict[str, sp.Symbol]:
-        return {k: sp.Symbol(k, positive=True) for k in n}
+    from cmperf.kernels import KernelTime, families
 
-    compute_in = names("F", "P", "eta_c", "s_c", "B", "BW", "eta_m", "s_m")
-    compute_units = {
-        "F": "FLOP",
-        "P": "FLOP/s",
-        "eta_c": "1",
-        "s_c": "1",
-        "B": "B",
-        "BW": "B/s",
-        "eta_m": "1",
-        "s_m": "1",
+    family = families()["elementwise"]
+    inputs = ("F", "P", "B", "BW", "fixed_s", "compute_efficiency", "memory_efficiency")
+    symbols = {k: sp.Symbol(k, positive=True) for k in (*inputs, "overlap_exponent")}
+    units = {"F": "FLOP", "P": "FLOP/s", "B": "B", "BW": "B/s", "fixed_s": "s"} | {
+        k: "1" for k in ("compute_efficiency", "memory_efficiency", "overlap_exponent")
     }
-    comm_in = names("B", "BW", "t_lat", "n_peers", "t_peer", "t_fixed")
-    comm_units = {
-        "B": "B",
-        "BW": "B/s",
-        "t_lat": "s",
-        "n_peers": "1",
-        "t_peer": "s",
-        "t_fixed": "s",
-    }
-    assert is_time(cost_from(False, compute_in).total_s, compute_units)
-    assert is_time(cost_from(True, comm_in).total_s, comm_units)
+    assert is_time(cost_from("elementwise", symbols).total_s, units)
     monkeypatch.setattr(
-        cmperf.cost, "compute_time_s", lambda f, peak, eff, share: f / (eff * share)
+        type(family), "time", lambda self, v, ideal=False: KernelTime(v["F"] * v["P"])
     )
-    monkeypatch.setattr(
-        cmperf.cost,
-        "transfer_time_s",
-        lambda b, bw, lat, peers, per_peer, fixed=0.0: fixed + lat + peers * per_peer + b * bw,
-    )
-    assert not is_time(cost_from(False, compute_in).total_s, compute_units)
-    assert not is_time(cost_from(True, comm_in).total_s, comm_units)
+    assert not is_time(cost_from("elementwise", symbols).total_s, units)
 
 
 # --- 3. sympy stays out of start-up -----------------------------------------------------------

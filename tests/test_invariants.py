@@ -27,7 +27,10 @@ BASE = {name: load_scenario(name) for name in (DECODE, PREFILL)}
 def _scaled(s, hbm: float, peak: float, link: float):
     device = s.cluster.device
     engines = {
-        name: replace(e, peak_flop_per_s={k: v * peak for k, v in e.peak_flop_per_s.items()})
+        name: replace(
+            e,
+            peaks={r: {k: v * peak for k, v in t.items()} for r, t in e.peaks.items()},
+        )
         for name, e in device.engines.items()
     }
     device = replace(
@@ -67,8 +70,7 @@ def test_faster_hardware_is_never_slower(phase, hbm, peak, link, microbatches) -
             replace(
                 section.streams[0],
                 paths=("attention", "moe", "ffn", "comm"),
-                cube_share=1.0,
-                vector_share=1.0,
+                shares=(),
             ),
         )
     slow = _run(base, phase, **changes)
@@ -115,8 +117,7 @@ def test_one_microbatch_layers_add_up(batch, kv) -> None:
             s.decode.streams[0],
             name="main",
             paths=("attention", "moe", "ffn", "comm"),
-            cube_share=1.0,
-            vector_share=1.0,
+            shares=(),
         ),
     )
     d = _run(s, "decode", batch_per_device=batch, kv_len=kv, microbatches=1, streams=whole)

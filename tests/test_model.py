@@ -137,7 +137,9 @@ def test_faster_hardware_is_never_slower() -> None:
         device,
         hbm_bandwidth_bytes_per_s=device.hbm_bandwidth_bytes_per_s * 1.5,
         engines={
-            name: replace(e, peak_flop_per_s={k: v * 1.5 for k, v in e.peak_flop_per_s.items()})
+            name: replace(
+                e, peaks={r: {k: v * 1.5 for k, v in t.items()} for r, t in e.peaks.items()}
+            )
             for name, e in device.engines.items()
         },
     )

@@ -20,7 +20,7 @@ from cmperf.schedule import Task, simulate
 
 
 def _task(stream: str, seconds: float, hbm_s: float = 0.0) -> Task:
-    op = Op("x", "attention", Engine.CUBE, "gemm", DType.BF16)
+    op = Op("x", "attention", Engine.MATRIX, "gemm", DType.BF16)
     return Task(stream, ((op, Cost(seconds, 0.0, 0.0, hbm_s=hbm_s)),))
 
 

@@ -392,8 +392,8 @@ def test_streams_of_the_decode_scenario(decode: Any) -> None:
     assert set(streams) == {"attention", "moe"}
     assert streams["attention"].paths == ("attention",)
     assert set(streams["moe"].paths) == {"moe", "ffn", "comm"}
-    assert streams["attention"].cube_share == pytest.approx(16 / 24)
-    assert streams["moe"].vector_share == pytest.approx(16 / 48)
+    assert streams["attention"].share("cube") == pytest.approx(16 / 24)
+    assert streams["moe"].share("vector") == pytest.approx(16 / 48)
     claimed = [p for s in decode.decode.streams for p in s.paths]
     assert sorted(claimed) == sorted(PATHS)
 
@@ -402,7 +402,7 @@ def test_one_microbatch_gets_the_whole_rank() -> None:
     s = load_scenario(DECODE, ["decode.microbatches=1"])
     assert len(s.decode.streams) == 1
     (stream,) = s.decode.streams
-    assert stream.cube_share == stream.vector_share == 1.0
+    assert stream.share("cube") == stream.share("vector") == 1.0
     assert set(stream.paths) >= set(PATHS)
 
 
@@ -419,13 +419,19 @@ def test_stream_unknown_path() -> None:
 
 
 def test_stream_cores_over_the_die() -> None:
-    err = spec_error(["decode.streams.attention.cube_cores=25"])
-    assert err.path == "decode.streams.attention.cube_cores"
+    err = spec_error(["decode.streams.attention.cores.cube=25"])
+    assert err.path == "decode.streams.attention.cores.cube"
     assert "at most 24" in err.message
     # Each stream within the die, but together more than it has.
-    err = spec_error(["decode.streams.attention.vector_cores=40"])
+    err = spec_error(["decode.streams.attention.cores.vector=40"])
     assert err.path == "decode.streams"
-    assert "56 vector" in err.message and "the rank has 24 and 48" in err.message
+    assert "56 vector" in err.message and "the rank has 48" in err.message
+
+
+def test_stream_cores_of_an_engine_the_device_lacks() -> None:
+    err = spec_error(["decode.streams.attention.cores.sm=16"])
+    assert err.path == "decode.streams.attention.cores.sm"
+    assert "no engine 'sm'" in err.message and "cube, vector" in err.message
 
 
 def test_stream_missing_path() -> None:
@@ -435,9 +441,9 @@ def test_stream_missing_path() -> None:
 
 
 def test_computing_stream_needs_cores() -> None:
-    err = spec_error(["decode.streams.attention.vector_cores=0"])
+    err = spec_error(["decode.streams.attention.cores.vector=0"])
     assert err.path == "decode.streams.attention"
-    assert "needs cube_cores and vector_cores" in err.message
+    assert "needs cores of every engine" in err.message and "vector: N" in err.message
 
 
 # --- hardware -------------------------------------------------------------------------------------
@@ -482,8 +488,9 @@ def test_910c_device(decode: Any) -> None:
     assert d.hbm_capacity_bytes == pytest.approx(64e9)
     assert d.hbm_bandwidth_bytes_per_s == pytest.approx(1.6e12)
     assert {"cube", "vector"} <= set(d.engines)
-    assert d.engines["cube"].peak_flop_per_s[DType.INT8] == pytest.approx(752e12)
-    assert DType.FP8 not in d.engines["cube"].peak_flop_per_s
+    assert d.engines["cube"].peak("matrix", DType.INT8) == pytest.approx(752e12)
+    assert d.engines["cube"].peak("matrix", DType.FP8) is None
+    assert d.engine_for("matrix").name == "cube" and d.engine_for("vector").name == "vector"
     assert d.source.strip()
 
 

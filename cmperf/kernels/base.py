@@ -85,6 +85,7 @@ class CsvSource:
     latency_column: str = "latency_s"
     where: Mapping[str, str] = field(default_factory=dict)  # rows kept: column == value
     variant: str | None = None  # a fixed variant for every row of this file
+    columns: tuple[str, ...] = ()  # columns this file adds to the family's csv_columns
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,9 @@ class Family:
     variant_columns: tuple[str, ...] = ("dtype",)  # CSV columns naming a parameter set
     # The number format whose peak applies, from a row's columns (the dtype column by default).
     dtype_column: str | None = "dtype"
+    # Families whose parameters of the same name this family's fit also sets (the fused MoE
+    # kernel's measurements calibrate the grouped GEMMs an estimate prices).
+    calibrates: tuple[str, ...] = ()
 
     def shape_from_columns(self, columns: Mapping[str, Any]) -> dict[str, Any]:
         """One calibration CSV's columns (numpy arrays) -> the family's shape."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
+from ..specs.kernel_params import DEFAULT_VARIANT
 from .base import CsvSource, Family
 
 TEXT_COLUMNS = frozenset({"dtype", "kv_dtype", "op_name"})
@@ -67,7 +68,11 @@ def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def needed_columns(family: Family, source: CsvSource) -> list[str]:
-    return [*dict.fromkeys([*family.variant_columns, *source.where, *family.csv_columns])]
+    return [
+        *dict.fromkeys(
+            [*family.variant_columns, *source.where, *family.csv_columns, *source.columns]
+        )
+    ]
 
 
 def load_table(path: Path, family: Family, source: CsvSource) -> Table:
@@ -110,4 +115,4 @@ def _number(path: Path, row: Mapping[str, str], column: str) -> float:
 def variant_of(family: Family, source: CsvSource, row: Mapping[str, str]) -> str:
     if source.variant is not None:
         return source.variant
-    return "/".join(row[c] for c in family.variant_columns)
+    return "/".join(row[c] for c in family.variant_columns) or DEFAULT_VARIANT

@@ -16,17 +16,33 @@ FIXED = ParamDef(
     "fixed_s", "t_0", "s", 0.0, 1e-7, 1e-4, doc="launch, pipeline fill and drain, per kernel"
 )
 COMPUTE_EFFICIENCY = ParamDef(
-    "compute_efficiency", "eta_c", "1", 1.0, 0.05, 1.0,
+    "compute_efficiency",
+    "eta_c",
+    "1",
+    1.0,
+    0.05,
+    1.0,
     doc="share of the engine's peak a long kernel sustains",
     device_default="efficiency.compute.vector",
 )
 MEMORY_EFFICIENCY = ParamDef(
-    "memory_efficiency", "eta_m", "1", 1.0, 0.05, 1.0,
+    "memory_efficiency",
+    "eta_m",
+    "1",
+    1.0,
+    0.05,
+    1.0,
     doc="share of the HBM bandwidth a long kernel sustains",
     device_default="efficiency.memory.hbm",
 )
 OVERLAP = ParamDef(
-    "overlap_exponent", "p", "1", float("inf"), 1.0, 64.0, start=4.0,
+    "overlap_exponent",
+    "p",
+    "1",
+    float("inf"),
+    1.0,
+    64.0,
+    start=4.0,
     doc="overlap of compute and memory traffic: t = (t_c^p + t_m^p)^(1/p)",
 )
 
@@ -59,7 +75,9 @@ class Elementwise(Family):
     def time(self, v: Mapping[str, Any], ideal: bool = False) -> KernelTime:
         if ideal:
             compute_s, memory_s = v["F"] / v["P"], v["B"] / v["BW"]
-            return KernelTime(overlap_time_s(compute_s, memory_s, float("inf")), compute_s, memory_s)
+            return KernelTime(
+                overlap_time_s(compute_s, memory_s, float("inf")), compute_s, memory_s
+            )
         compute_s = v["F"] / (v["P"] * v["compute_efficiency"])
         memory_s = v["B"] / (v["BW"] * v["memory_efficiency"])
         body_s = overlap_time_s(compute_s, memory_s, v["overlap_exponent"])

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from ..errors import SpecError
+from . import calibration
 from .edits import REFERENCE_KEYS, merge, promote, split_reference
 from .hardware import Cluster, Device, read_cluster, read_device
 from .model import ModelSpec, read_model
@@ -137,9 +138,11 @@ def load_references(r: Reader, near: Path | None, origin: str) -> tuple[Cluster,
 
 def _load_device(path: Path, edits: dict[str, Any] | None = None, origin: str = "") -> Device:
     edits = edits or {}
-    key = ("device", *_edited_key(path, edits))
+    overlays = calibration.active()
+    key = ("device", *_edited_key(path, edits), overlays)
     if key not in _CACHE:
         data, label = _document(path, edits, origin)
+        data = calibration.apply(data, path, label, overlays)
         r = Reader(data, label)
         name = r.string("name")
         r.string("kind", choices=["device"])
@@ -270,6 +273,7 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
         prefill=prefill,
         overrides=tuple(overrides),
         sweep=r.raw("sweep", None),
+        ideal=_flag(r, "ideal"),
     )
     r.raw("source", None)
     r.raw("decode", None)
@@ -285,6 +289,36 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
             "decode",
             "prefill",
             "sweep",
+            "ideal",
         ]
     )
     return scenario
+
+
+def _flag(r: Reader, key: str) -> bool:
+    value = r.raw(key, False)
+    if not isinstance(value, bool):
+        raise r.error(key, f"expected true or false, got {value!r}")
+    return value
+
+
+def load_hardware(name: str) -> tuple[Device, Cluster | None]:
+    """A device or a cluster by name or path: (its device, the cluster). For a device, the
+    cluster is the first one shipped or found that is built of it (kernels that cross links
+    need one), or None."""
+    try:
+        path = resolve("hardware", name)
+    except LookupError as exc:
+        raise SpecError("--hardware", name, str(exc)) from None
+    kind = _spec_kind(path)
+    if kind == "cluster":
+        cluster = _load_cluster(path)
+        return cluster.device, cluster
+    if kind != "device":
+        raise SpecError(str(path), "kind", f"expected kind device or cluster, got {kind!r}")
+    device = _load_device(path)
+    for candidate in available("hardware", spec_kind="cluster"):
+        cluster = _load_cluster(resolve("hardware", candidate, spec_kind="cluster"))
+        if cluster.device.file == device.file:
+            return device, cluster
+    return device, None

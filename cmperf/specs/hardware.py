@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ..quant import DType
 from ..units import Dimension
-from .reader import Reader
+from .reader import Reader, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -22,11 +22,34 @@ class Sourced:
     source: str
 
 
+ROLES = ("matrix", "vector")  # the kinds of work an engine's cores run
+
+
 @dataclass(frozen=True)
 class Engine:
+    """A pool of identical cores and the peak rates of the work they run.
+
+    Ascend's AI Cube cores run matrix work and its AI Vector cores vector work: two engines. A
+    GPU's SMs run both (tensor cores and CUDA cores are parts of the same units): one engine
+    with a peak table per role, so a stream's share of it is a share of both.
+    """
+
     name: str
     cores: int
-    peak_flop_per_s: dict[DType, float]
+    peaks: dict[str, dict[DType, float]]  # role -> number format -> FLOP/s of all cores
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(self.peaks)
+
+    def peak(self, role: str, dtype: DType) -> float | None:
+        table = self.peaks.get(role, {})
+        if dtype in table:
+            return table[dtype]
+        # Block-scaled FP8 runs on the FP8 units: its peak is theirs.
+        if dtype == DType.FP8_BLOCK:
+            return table.get(DType.FP8)
+        return None
 
 
 COMPUTE_EFFICIENCIES = ("gemm", "attention", "vector")
@@ -50,6 +73,16 @@ class Device:
     # bandwidth (each core's DMA engine moves its own operands), False where any stream can
     # draw on the whole memory system.
     hbm_bandwidth_follows_cores: Sourced
+    # Kernel-model parameters: family -> variant (or "default") -> parameter -> value.
+    kernels: dict[str, dict[str, dict[str, Sourced]]] = field(default_factory=dict)
+    includes: tuple[str, ...] = ()  # calibration overlays applied on top of the file
+
+    def engine_for(self, role: str) -> Engine:
+        """The engine whose cores run `role` work (matrix or vector)."""
+        for engine in self.engines.values():
+            if role in engine.peaks:
+                return engine
+        raise KeyError(role)
 
 
 @dataclass(frozen=True)
@@ -111,25 +144,48 @@ def _sourced_block(
     return out
 
 
-def read_device(r: Reader, name: str) -> Device:
-    ranks = r.integer("ranks_per_device")
+def _peak_table(r: Reader) -> dict[DType, float]:
+    peak = {}
+    for dtype in r.names():
+        if dtype not in DType.__members__.values():
+            hint = did_you_mean(dtype, list(DType))
+            raise r.error(dtype, f"unknown number format{hint}; expected one of {', '.join(DType)}")
+        peak[DType(dtype)] = r.quantity(dtype, Dimension.FLOP_RATE)
+    return peak
+
+
+def _engines(r: Reader) -> dict[str, Engine]:
+    """Engines by name (data: cube and vector on Ascend, sm on a GPU), each with its cores
+    and a peak table per role it runs; every role must be run by exactly one engine."""
     engines: dict[str, Engine] = {}
     er = r.sub("engines")
+    runs: dict[str, str] = {}
     for engine_name in er.names():
         e = er.sub(engine_name)
-        peaks = e.sub("peak")
-        peak = {}
-        for dtype in peaks.names():
-            if dtype not in DType.__members__.values():
-                raise peaks.error(
-                    dtype, f"unknown number format; expected one of {', '.join(DType)}"
+        pr = e.sub("peak")
+        peaks = {}
+        for role in pr.names():
+            if role not in ROLES:
+                raise pr.error(
+                    role,
+                    f"unknown role{did_you_mean(role, ROLES)}: peaks are given per role "
+                    f"({', '.join(ROLES)}), e.g. peak: {{matrix: {{bf16: 989 TFLOP/s}}}}",
                 )
-            peak[DType(dtype)] = peaks.quantity(dtype, Dimension.FLOP_RATE)
-        engines[engine_name] = Engine(engine_name, e.integer("cores"), peak)
+            if role in runs:
+                raise pr.error(role, f"role {role} is already run by engine {runs[role]!r}")
+            runs[role] = engine_name
+            peaks[role] = _peak_table(pr.sub(role))
+        engines[engine_name] = Engine(engine_name, e.integer("cores"), peaks)
         e.done(["cores", "peak"])
-    for required in ("cube", "vector"):
-        if required not in engines:
-            raise er.error(required, "missing required engine")
+    for role in ROLES:
+        if role not in runs:
+            raise r.error("engines", f"no engine runs {role} work (give one a peak.{role} table)")
+    return engines
+
+
+def read_device(r: Reader, name: str) -> Device:
+    ranks = r.integer("ranks_per_device")
+    engines = _engines(r)
     hbm = r.sub("hbm")
     capacity = hbm.quantity("capacity", Dimension.BYTES)
     bandwidth = hbm.quantity("bandwidth", Dimension.BANDWIDTH)
@@ -144,7 +200,17 @@ def read_device(r: Reader, name: str) -> Device:
     follows_sourced = Sourced(float(follows_value), follows.string("source"))
     follows.done(["value", "source"])
     eff.done(["compute", "memory", "hbm_bandwidth_follows_cores"])
-    overhead = _sourced_block(r, "comm_overhead", COMM_OVERHEADS, Dimension.TIME)
+    # Optional: the fixed and per-peer costs of the device's exchange kernels, where measured
+    # as such (the 910C's FusedDispatch); a GPU's come from its fitted kernel parameters.
+    overhead = (
+        _sourced_block(r, "comm_overhead", COMM_OVERHEADS, Dimension.TIME)
+        if r.has("comm_overhead")
+        else {}
+    )
+    from .kernel_params import read_kernels
+
+    kernels = read_kernels(r.sub("kernels")) if r.has("kernels") else {}
+    r.raw("include", None)  # applied by the loader (specs.calibration) before reading
     return Device(
         name=name,
         source=r.string("source"),
@@ -157,6 +223,7 @@ def read_device(r: Reader, name: str) -> Device:
         memory_efficiency=memory,
         comm_overhead=overhead,
         hbm_bandwidth_follows_cores=follows_sourced,
+        kernels=kernels,
     )
 
 

@@ -8,7 +8,7 @@ from ..formulas.serving import tokens_emitted_per_step
 from ..quant import DType
 from .hardware import Cluster
 from .model import ModelSpec
-from .reader import Reader
+from .reader import Reader, did_you_mean
 
 PATHS = ("attention", "moe", "ffn", "comm")
 QUANT_KEYS = ("weights", "activations", "kv_cache", "dispatch", "combine", "attention", "head")
@@ -33,12 +33,15 @@ class Quantization:
 
 @dataclass(frozen=True)
 class Stream:
-    """A stream of work that owns a share of the cores and runs ops of the listed paths."""
+    """A stream of work that owns a share of the cores of each engine and runs ops of the
+    listed paths. An engine it names no share of is wholly its own (one stream, no overlap)."""
 
     name: str
     paths: tuple[str, ...]
-    cube_share: float
-    vector_share: float
+    shares: tuple[tuple[str, float], ...] = ()  # (engine name, share of its cores)
+
+    def share(self, engine: str) -> float:
+        return dict(self.shares).get(engine, 1.0)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class Scenario:
     prefill: Prefill | None
     overrides: tuple[str, ...] = field(default=())
     sweep: dict | None = None  # the search space of `cmperf sweep`, read by cmperf.search
+    ideal: bool = False  # price every kernel at the speed of light (peaks, no overheads)
 
     @property
     def phases(self) -> list[Phase]:
@@ -110,15 +114,18 @@ def read_quantization(r: Reader) -> Quantization:
 
 
 def _streams(r: Reader, cluster: Cluster, microbatches: int) -> tuple[Stream, ...]:
+    """Streams and the cores of each engine they own: `cores: {cube: 16, vector: 32}` on
+    Ascend, `cores: {sm: 112}` on a GPU (a communication kernel that runs on SMs, such as
+    DeepEP, takes its stream's SMs from the same pool)."""
     engines = cluster.device.engines
-    whole = (Stream("main", PATHS, 1.0, 1.0),)
+    whole = (Stream("main", PATHS),)
     if "streams" not in r.data:
         r.raw("streams", None)
         return whole
     sr = r.sub("streams")
     streams = []
     claimed: dict[str, str] = {}
-    cube_total = vector_total = 0
+    totals = dict.fromkeys(engines, 0)
     for name in sr.names():
         s = sr.sub(name)
         paths = s.raw("paths")
@@ -128,29 +135,38 @@ def _streams(r: Reader, cluster: Cluster, microbatches: int) -> tuple[Stream, ..
             if p in claimed:
                 raise s.error("paths", f"path {p!r} already runs on stream {claimed[p]!r}")
             claimed[p] = name
-        cube = s.integer("cube_cores", 0, low=0, high=engines["cube"].cores)
-        vector = s.integer("vector_cores", 0, low=0, high=engines["vector"].cores)
-        s.done(["paths", "cube_cores", "vector_cores"])
-        cube_total += cube
-        vector_total += vector
-        streams.append(
-            Stream(
-                name, tuple(paths), cube / engines["cube"].cores, vector / engines["vector"].cores
+        cr = s.sub("cores", {})
+        shares = []
+        for engine_name in cr.names():
+            if engine_name not in engines:
+                raise cr.error(
+                    engine_name,
+                    f"the device has no engine {engine_name!r}{did_you_mean(engine_name, engines)}"
+                    f"; its engines: {', '.join(engines)}",
+                )
+            n = cr.integer(engine_name, low=0, high=engines[engine_name].cores)
+            totals[engine_name] += n
+            shares.append((engine_name, n / engines[engine_name].cores))
+        s.done(["paths", "cores"])
+        stream = Stream(name, tuple(paths), tuple(shares))
+        needs_cores = any(p != "comm" for p in paths)
+        starved = [e for e in engines if stream.share(e) == 0 or e not in dict(shares)]
+        if needs_cores and starved:
+            raise sr.error(
+                name,
+                f"a stream that computes needs cores of every engine ({', '.join(engines)}); "
+                f"give cores: {{{', '.join(f'{e}: N' for e in starved)}}}",
             )
-        )
+        streams.append(stream)
     missing = [p for p in PATHS if p not in claimed]
     if missing:
         raise r.error("streams", f"no stream runs path(s) {', '.join(missing)}")
-    if cube_total > engines["cube"].cores or vector_total > engines["vector"].cores:
+    over = [e for e, n in totals.items() if n > engines[e].cores]
+    if over:
+        e = over[0]
         raise r.error(
-            "streams",
-            f"streams claim {cube_total} cube and {vector_total} vector cores; "
-            f"the rank has {engines['cube'].cores} and {engines['vector'].cores}",
+            "streams", f"streams claim {totals[e]} {e} cores; the rank has {engines[e].cores}"
         )
-    for stream in streams:
-        needs_cube = any(p != "comm" for p in stream.paths)
-        if needs_cube and (stream.cube_share == 0 or stream.vector_share == 0):
-            raise sr.error(stream.name, "a stream that computes needs cube_cores and vector_cores")
     # One microbatch leaves nothing to overlap: every op gets the whole rank.
     return tuple(streams) if microbatches > 1 else whole
 

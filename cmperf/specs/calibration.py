@@ -1,0 +1,83 @@
+"""Calibration overlays: the `kernels:` parameters `cmperf calibrate` fitted for one device,
+applied on top of its spec by an `include:` in the spec, or by `--calibration FILE` on any
+command (which takes precedence).
+
+    # written by cmperf calibrate
+    kind: calibration
+    hardware: h200-sxm            # the device the parameters were fitted on
+    source: "..."
+    kernels: {gemm: {bf16: {fixed_s: {value: 4.2 us, source: "..."}}}}
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError
+from .reader import Reader, load_yaml
+
+_ACTIVE: list[Path] = []
+
+
+def use(paths: list[Path]) -> None:
+    """Apply these overlays (from --calibration) to every device loaded from now on."""
+    _ACTIVE[:] = [Path(p) for p in paths]
+    for path in _ACTIVE:
+        read_overlay(path)  # a bad file is reported at once, not at the first estimate
+
+
+def active() -> tuple[Path, ...]:
+    return tuple(_ACTIVE)
+
+
+def read_overlay(path: Path) -> tuple[str, dict[str, Any]]:
+    """(device name, kernels block) of an overlay, checked for shape here and for its
+    parameters when the device is read."""
+    data = load_yaml(path)
+    r = Reader(data, str(path))
+    r.string("kind", choices=["calibration"])
+    device = r.string("hardware")
+    r.string("source", "")
+    kernels = r.raw("kernels")
+    Reader(kernels, str(path), "kernels")  # a mapping
+    r.raw("fit", None)  # the fit's report, for people
+    r.done(["kind", "hardware", "source", "kernels", "fit"])
+    return device, kernels
+
+
+def apply(data: Any, spec: Path, label: str, overlays: tuple[Path, ...]) -> Any:
+    """The device document with its `include:` overlays and the active ones merged into its
+    `kernels:` block (later overlays win, parameter by parameter)."""
+    if not isinstance(data, dict):
+        return data
+    includes = data.get("include") or []
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise SpecError(
+            label, "include", f"expected a file name or a list of them, got {includes!r}"
+        )
+    paths = [spec.parent / i for i in includes] + list(overlays)
+    if not paths:
+        return data
+    merged = copy.deepcopy(data)
+    kernels = merged.setdefault("kernels", {}) or {}
+    merged["kernels"] = kernels
+    name = data.get("name")
+    for path in paths:
+        if path not in overlays and not path.is_file():
+            raise SpecError(label, "include", f"{path}: file not found")
+        device, block = read_overlay(path)
+        if device != name:
+            if path in overlays:
+                continue  # --calibration for another device: leave this one alone
+            raise SpecError(label, "include", f"{path} calibrates {device!r}, not {name!r}")
+        for family, variants in block.items():
+            target = kernels.setdefault(family, {})
+            if not isinstance(variants, dict):
+                raise SpecError(str(path), f"kernels.{family}", "expected variants")
+            for variant, params in variants.items():
+                target.setdefault(variant, {}).update(copy.deepcopy(params))
+    return merged
