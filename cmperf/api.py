@@ -44,6 +44,7 @@ class OpResult:
     runs_per_layer: int  # microbatches (or 1 for per-step ops)
     stream_spec: Stream = WHOLE_RANK  # the stream (and core share) it was priced on
     first_of_kernel: bool = True  # False: fused into the kernel an earlier op launched
+    engine: str = ""  # the device engine that ran it (cube, vector, sm) or link
 
 
 @dataclass(frozen=True)
@@ -103,17 +104,16 @@ def _costed(
 
 
 def _results(
-    phase: str, layer: str, costed: list[tuple[Op, Cost, Stream]], runs: int
+    s: Scenario, phase: str, layer: str, costed: list[tuple[Op, Cost, Stream]], runs: int
 ) -> list[OpResult]:
     out, previous_kernel = [], ""
+    device = s.cluster.device
     for op, cost, stream in costed:
         first = not op.kernel or op.kernel != previous_kernel
         previous_kernel = op.kernel
-        out.append(
-            OpResult(
-                f"{phase}.{layer}.{op.name}", layer, op, cost, stream.name, runs, stream, first
-            )
-        )
+        engine = "link" if op.comm is not None else device.engine_for(op.engine.value).name
+        name = f"{phase}.{layer}.{op.name}"
+        out.append(OpResult(name, layer, op, cost, stream.name, runs, stream, first, engine))
     return out
 
 
@@ -196,7 +196,9 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
     )
     head_s = _serial_time(head)
     ops = [
-        r for layer in layers for r in _results("decode", layer.kind, stack.costed[layer.kind], mb)
+        r
+        for layer in layers
+        for r in _results(s, "decode", layer.kind, stack.costed[layer.kind], mb)
     ]
     layer_rows = [
         LayerResult(layer.kind, layer.count, stack.layer_times[layer.kind]) for layer in layers
@@ -218,11 +220,11 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
         mtp_head = _costed(s, head_ops(m, q, seqs_rank, tp), (WHOLE_RANK,))
         mtp_pass_s = mtp_stack.makespan_s + _serial_time(mtp_head)
         step_s = step_s + d.mtp_draft_tokens * mtp_pass_s
-        ops += _results("decode", "mtp", mtp_stack.costed["mtp"], mb)
-        ops += _results("decode", "mtp_head", mtp_head, 1)
+        ops += _results(s, "decode", "mtp", mtp_stack.costed["mtp"], mb)
+        ops += _results(s, "decode", "mtp_head", mtp_head, 1)
         layer_rows.append(LayerResult("mtp", d.mtp_draft_tokens, mtp_pass_s))
         all_layers.append(mtp_layer)
-    ops += _results("decode", "head", head, 1)
+    ops += _results(s, "decode", "head", head, 1)
     layer_rows.append(LayerResult("head", 1, head_s))
 
     chains = dict(stack.chains)
@@ -279,9 +281,11 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
     head_s = _serial_time(head)
     batch_s = stack.makespan_s + head_s
     ops = [
-        r for layer in layers for r in _results("prefill", layer.kind, stack.costed[layer.kind], mb)
+        r
+        for layer in layers
+        for r in _results(s, "prefill", layer.kind, stack.costed[layer.kind], mb)
     ]
-    ops += _results("prefill", "head", head, 1)
+    ops += _results(s, "prefill", "head", head, 1)
     layer_rows = [
         LayerResult(layer.kind, layer.count, stack.layer_times[layer.kind]) for layer in layers
     ]

@@ -91,13 +91,12 @@ def _main(
     ] = None,
 ) -> None:
     _State.debug = debug
-    if calibration:
-        from .specs import calibration as overlays
+    from .specs import calibration as overlays
 
-        try:
-            overlays.use(list(calibration))
-        except CmperfError as exc:
-            _fail(exc)
+    try:
+        overlays.use(list(calibration or ()))  # each invocation states its own overlays
+    except CmperfError as exc:
+        _fail(exc)
 
 
 def _console():

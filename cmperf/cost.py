@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -12,8 +11,9 @@ from .errors import InfeasibleError
 from .formulas import first, maximum
 from .kernels import Facts, families
 from .ops import Op
-from .specs.hardware import Cluster, Device, Engine
-from .specs.kernel_params import kernel_param
+from .specs.hardware import Cluster, Device, Engine, Tier
+from .specs.kernel_params import kernel_params
+from .specs.reader import shown_path as _shown
 from .specs.scenario import Stream
 
 
@@ -92,19 +92,7 @@ def facts_for(op: Op, cluster: Cluster, stream: Stream) -> Facts:
     in whole cores), the peak in the op's number format, HBM, and the link tier it crosses."""
     device = cluster.device
     if op.comm is not None:
-        tier = cluster.tier_for(op.comm.group_ranks)
-        tier_key = f"scale_up.{tier.name}" if tier.name != "scale_out" else "scale_out"
-        return Facts(
-            device.name,
-            "link",
-            0,
-            0,
-            0.0,
-            device.hbm_bandwidth_bytes_per_s,
-            tier.bandwidth_bytes_per_s,
-            tier.latency_s,
-            f"{_shown(cluster.file)}: {tier_key} ({tier.source})",
-        )
+        return link_facts(cluster, cluster.tier_for(op.comm.group_ranks))
     engine, share = core_share(op, device, stream)
     peak = engine.peak(op.engine.value, op.dtype)
     if peak is None:
@@ -119,6 +107,22 @@ def facts_for(op: Op, cluster: Cluster, stream: Stream) -> Facts:
     return Facts(device.name, engine.name, cores, engine.cores, peak, hbm)
 
 
+def link_facts(cluster: Cluster, tier: Tier) -> Facts:
+    """What an exchange kernel crossing `tier` of the cluster is given."""
+    device = cluster.device
+    return Facts(
+        device.name,
+        "link",
+        0,
+        0,
+        0.0,
+        device.hbm_bandwidth_bytes_per_s,
+        tier.bandwidth_bytes_per_s,
+        tier.latency_s,
+        f"{cluster.name} {tier.name}",
+    )
+
+
 def cost_params(
     op: Op, cluster: Cluster, stream: Stream, first_of_kernel: bool = True
 ) -> dict[str, Param]:
@@ -128,17 +132,44 @@ def cost_params(
     device = cluster.device
     family = families()[op.family]
     facts = facts_for(op, cluster, stream)
-    dfile = _shown(device.file)
+    spec_keys = _fact_sources(op, cluster, facts)
     out: dict[str, Param] = {}
     for name, i in family.inputs(op.shape, facts).items():
-        out[name] = Param(i.value, i.unit, _input_source(i.doc, op, facts, dfile, stream))
-    variant = op.variant
+        key = spec_keys.get((i.unit, i.value)) if isinstance(i.value, float) else None
+        source = _text(f"{key} ({i.doc})") if key else _input_source(i.doc, op, facts, stream)
+        out[name] = Param(i.value, i.unit, source)
+    resolved = kernel_params(device, family.name, op.variant)
     for p in family.params:
-        value, where = kernel_param(device, family.name, variant, p.name)
+        value, where = resolved[p.name]
         if p.name == FIXED and not first_of_kernel:
             out[p.name] = Param(0.0, p.unit, _text(f"launch counted with kernel {op.kernel}"))
         else:
-            out[p.name] = Param(value, p.unit, _text(f"{dfile}: {where}"))
+            out[p.name] = Param(value, p.unit, _text(where))
+    return out
+
+
+def _fact_sources(op: Op, cluster: Cluster, facts: Facts) -> dict[tuple[str, float], str]:
+    """The spec key each figure the device gives a kernel comes from, by (unit, value)."""
+    device = cluster.device
+    dfile = _shown(device.file)
+    out = {("B/s", device.hbm_bandwidth_bytes_per_s): f"{dfile}: hbm.bandwidth"}
+    if facts.hbm_bytes_per_s != device.hbm_bandwidth_bytes_per_s:
+        share = facts.hbm_bytes_per_s / device.hbm_bandwidth_bytes_per_s
+        out[("B/s", facts.hbm_bytes_per_s)] = f"{dfile}: hbm.bandwidth × {share:.3g} (stream)"
+    if op.comm is not None:
+        tier = cluster.tier_for(op.comm.group_ranks)
+        key = f"scale_up.{tier.name}" if tier.name != "scale_out" else "scale_out"
+        cfile = _shown(cluster.file)
+        out[("B/s", tier.bandwidth_bytes_per_s)] = f"{cfile}: {key}.bandwidth ({tier.source})"
+        out[("s", tier.latency_s)] = f"{cfile}: {key}.latency ({tier.source})"
+    else:
+        role = op.engine.value
+        peak = f"{dfile}: engines.{facts.engine}.peak.{role}.{op.dtype.value}"
+        whole, cores, total = facts.peak_flop_per_s, facts.cores, facts.cores_total
+        # The share a stream owns, or one core: the peak scaled by whole cores.
+        out[("FLOP/s", whole * cores / total)] = f"{peak} × {cores} / {total} cores"
+        out[("FLOP/s", whole / total)] = f"{peak} / {total} cores (one core)"
+        out[("FLOP/s", whole)] = peak
     return out
 
 
@@ -149,11 +180,12 @@ def _text(text: str) -> Callable[[], str]:
     return lambda: text
 
 
-def _input_source(doc: str, op: Op, facts: Facts, dfile: str, stream: Stream) -> Callable:
+def _input_source(doc: str, op: Op, facts: Facts, stream: Stream) -> Callable:
     def source() -> str:
         if facts.engine == "link":
             return f"{doc} ({op.name}; link {facts.link})"
-        return f"{doc} ({op.name}; {dfile}, stream {stream.name!r})"
+        cores = f"{facts.cores} of {facts.cores_total} {facts.engine} cores"
+        return f"{doc} ({op.name}; stream {stream.name!r}: {cores})"
 
     return source
 
@@ -191,14 +223,3 @@ def hbm_share(op: Op, device: Device, stream: Stream) -> float:
     if op.comm is not None or not device.hbm_bandwidth_follows_cores.value:
         return 1.0
     return core_share(op, device, stream)[1]
-
-
-@functools.lru_cache(maxsize=64)
-def _shown(path: str) -> str:
-    """A spec file as users know it: relative to the working directory where it is below it."""
-    from pathlib import Path
-
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return path

@@ -304,6 +304,10 @@ def _objective(s: Scenario, spec: SweepSpec, result: PhaseResult, devices: int) 
     return throughput
 
 
+# How far below the largest batch that meets the SLO the best one is looked for (integers).
+BATCH_LOOKBACK = 4096
+
+
 def largest_feasible_batch(
     latency: Callable[[Any], Any], slo_s: float, low: float, high: float, grid: Any, values: Any
 ) -> int | None:
@@ -365,9 +369,11 @@ def _candidate_points(
     result.infeasible["slo"] += int(((latency > slo) & ~over_memory).sum())
     batch_key = "batch_per_device" if spec.phase == "decode" else "tokens_per_device"
 
-    def points_of(res: PhaseResult, batches: Any, lat: Any, mem: Any) -> list[Point]:
-        objective = _objective(s, spec, res, devices)
-        throughput = res.throughput_tokens_per_s_per_device
+    def points_of(
+        res: PhaseResult, batches: Any, lat: Any, mem: Any, keep: Any = None
+    ) -> list[Point]:
+        objective = np.broadcast_to(_objective(s, spec, res, devices), np.shape(batches))
+        throughput = np.broadcast_to(res.throughput_tokens_per_s_per_device, np.shape(batches))
         return [
             Point(
                 candidate,
@@ -379,6 +385,7 @@ def _candidate_points(
                 float(mem[i]),
             )
             for i, b in enumerate(batches)
+            if keep is None or i in keep
         ]
 
     grid_points = [
@@ -399,10 +406,18 @@ def _candidate_points(
     )
     if best_batch is None:
         return grid_points, None
-    exact = np.array([float(best_batch)])
+    # The objective is not monotone in the batch: a batch that starts a new wave of tiles
+    # costs a whole wave. Every feasible integer batch up to BATCH_LOOKBACK below the largest
+    # is evaluated (one array) and the best taken; ties go to the larger batch.
+    start = max(math.ceil(spec.batch_min), best_batch - BATCH_LOOKBACK)
+    exact = np.arange(start, best_batch + 1, dtype=float)
     res, lat, mem = _evaluate(s, spec, exact)
-    result.evaluated += 1
-    return grid_points, points_of(res, exact, lat, mem)[0]
+    result.evaluated += len(exact)
+    objective = np.asarray(_objective(s, spec, res, devices), dtype=float)
+    feasible = (np.asarray(lat) <= slo) & (np.asarray(mem) <= 1.0)
+    best = len(exact) - 1 - int(np.argmax(np.where(feasible, objective, -np.inf)[::-1]))
+    keep = np.array([best])
+    return grid_points, points_of(res, exact, lat, mem, keep)[0]
 
 
 def _exact(x: float) -> str:

@@ -39,6 +39,13 @@ class OpExplanation:
     terms: dict[str, float]  # compute_s, memory_s, comm_s
 
 
+def _finite(value: Any) -> bool:
+    try:
+        return bool(abs(float(value)) != float("inf"))
+    except (TypeError, ValueError):
+        return True
+
+
 def symbol(name: str) -> sp.Symbol:
     return sp.Symbol(name, positive=True)
 
@@ -64,11 +71,13 @@ def explain_op(e: Estimate, name: str) -> OpExplanation:
     """The op's cost formula, its symbols with values, units and sources, and its value."""
     _, r = find_op(e, name)
     params = cost_params(r.op, e.scenario.cluster, r.stream_spec, r.first_of_kernel)
-    symbols = {n: symbol(n) for n in params}
+    # A parameter at infinity (perfect overlap: the roofline's max) enters as that limit, not
+    # as a symbol: substituting infinity into (a^p + b^p)^(1/p) would not give max(a, b).
+    symbols = {n: symbol(n) if _finite(p.value) else p.value for n, p in params.items()}
     cost = cost_from(r.op.family, symbols, e.scenario.ideal)
     expr = sp.sympify(cost.total_s)
-    values = {symbols[n]: p.value for n, p in params.items()}
-    value = float(expr.subs(values))
+    values = {symbols[n]: p.value for n, p in params.items() if _finite(p.value)}
+    value = float(expr.xreplace(values))
     used = {str(s) for s in expr.free_symbols}
     return OpExplanation(
         op=name,
@@ -81,7 +90,7 @@ def explain_op(e: Estimate, name: str) -> OpExplanation:
         },
         value_s=value,
         terms={
-            k: float(sp.sympify(getattr(cost, k)).subs(values))
+            k: float(sp.sympify(getattr(cost, k)).xreplace(values))
             for k in ("compute_s", "memory_s", "comm_s", "overhead_s")
         },
     )
@@ -223,15 +232,38 @@ def _sum_costs(s: Scenario, ops: list, stream: Stream) -> tuple[Any, Any]:
     for op in ops:
         params = cost_params(op, s.cluster, stream)
         c = cost_from(op.family, {n: p.value for n, p in params.items()})
-        compute, memory = compute + continuous(c.compute_s), memory + continuous(c.memory_s)
+        compute, memory = compute + c.compute_s, memory + c.memory_s
     return compute, memory
 
 
-def continuous(expr: Any) -> Any:
-    """The continuous relaxation of a kernel time: whole tiles and waves (ceilings) replaced by
-    their fractional counts, so that sympy can solve for a batch or a bandwidth in closed form."""
+def positive_roots(expr: Any, x: sp.Symbol) -> list[float]:
+    """The positive roots of a function of one symbol, smallest first.
+
+    A kernel formula is piecewise (the fastest of several tile shapes, split or not): sympy
+    solves it in closed form where it can, else the roots are bracketed on a logarithmic grid
+    from 1e-9 to 1e15 and settled with brentq.
+    """
+    import numpy as np
+    from scipy.optimize import brentq
+
     expr = sp.sympify(expr)
-    return expr.replace(sp.ceiling, lambda x: x)
+    if not expr.has(sp.Min, sp.Max, sp.ceiling, sp.floor):
+        try:
+            found = [float(r) for r in sp.solve(expr, x) if r.is_real and r > 0]
+            return sorted(found)
+        except NotImplementedError:
+            pass
+    f = sp.lambdify(x, expr, modules=["numpy"])
+    grid = np.logspace(-9, 15, 2401)
+    with np.errstate(all="ignore"):
+        values = np.array([float(f(v)) for v in grid])
+    roots = []
+    for lo, hi, a, b in zip(grid[:-1], grid[1:], values[:-1], values[1:], strict=True):
+        if np.isfinite(a) and np.isfinite(b) and a * b < 0:
+            roots.append(float(brentq(lambda v: float(f(v)), lo, hi, xtol=1e-12, rtol=1e-12)))
+        elif a == 0:
+            roots.append(float(lo))
+    return roots
 
 
 def solve(s: Scenario, question: str, tpot_slo_s: float | None = None) -> Solution:
@@ -262,12 +294,12 @@ def _attention_bound(s: Scenario, d: Any, ranks: int, b: sp.Symbol) -> Solution:
         s.model, s.quantization, seqs, seqs * (1 + d.mtp_draft_tokens), d.kv_len
     )
     compute, memory = _sum_costs(s, ops, stream)
-    roots = [r for r in sp.solve(sp.Eq(compute, memory), b) if r.is_real and r > 0]
+    roots = positive_roots(compute - memory, b)
     if not roots:
         raise InfeasibleError(
             "the attention path has no memory/compute crossover at a positive batch"
         )
-    value = float(roots[0])
+    value = roots[0]
 
     def bound_at(batch: float) -> str:
         return (
@@ -305,19 +337,19 @@ def _ub_bandwidth(s: Scenario, d: Any, ranks: int) -> Solution:
         params = cost_params(op, s.cluster, comm_stream)
         values = {n: p.value for n, p in params.items()}
         values["BW"] = bw
-        comm_total = comm_total + continuous(cost_from(op.family, values).total_s)
+        comm_total = comm_total + cost_from(op.family, values).total_s
     expert_s = 0.0
     for op in ops:
         if op.name.startswith("experts"):
             params = cost_params(op, s.cluster, moe_stream)
             expert_s += float(cost_from(op.family, {n: p.value for n, p in params.items()}).total_s)
-    roots = [r for r in sp.solve(sp.Eq(comm_total, expert_s), bw) if r.is_real and r > 0]
+    roots = positive_roots(comm_total - expert_s, bw)
     if not roots:
         raise InfeasibleError(
             "dispatch + combine exceed the expert computation at any bandwidth "
             "(their fixed and per-peer costs alone are longer)"
         )
-    value = float(roots[0])
+    value = roots[0]
     load = float(expert_tokens_per_rank(s.model, d.placement, tokens))
     check = (
         f"dispatch + combine at that bandwidth: {float(comm_total.subs(bw, value)) * 1e6:.4g} us "

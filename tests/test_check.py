@@ -164,7 +164,10 @@ def test_golden_baselines_work_from_any_folder(tmp_path: Path, monkeypatch: Any)
         (DECODE, [("hbm", "bandwidth")], "decode.layers.head.time_s"),
         (
             PREFILL,
-            [("engines", "cube", "peak", "int8"), ("engines", "cube", "peak", "bf16")],
+            [
+                ("engines", "cube", "peak", "matrix", "int8"),
+                ("engines", "cube", "peak", "matrix", "bf16"),
+            ],
             "prefill.throughput_tokens_per_s_per_device",
         ),
     ],

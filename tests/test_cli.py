@@ -26,7 +26,7 @@ from support import (
 
 from cmperf import __version__
 
-BOUNDS = {"compute", "memory", "comm"}
+BOUNDS = {"compute", "memory", "comm", "overhead"}
 
 
 def estimate_json(scenario: str, *sets: str) -> dict[str, Any]:
@@ -164,10 +164,12 @@ def _check_phase(phase: dict[str, Any]) -> None:
         assert len(parts) == 3 and all(parts), op["name"]
         assert parts[1] == op["layer"]
         assert op["layer"] in layer_names or op["layer"] == "mtp_head"
-        for key in ("time_s", "compute_s", "memory_s", "comm_s"):
+        for key in ("time_s", "compute_s", "memory_s", "comm_s", "overhead_s"):
             assert op[key] >= 0, (op["name"], key)
-        expected = max(op["compute_s"], op["memory_s"]) + op["comm_s"]
-        assert op["time_s"] == pytest.approx(expected, rel=1e-9, abs=0.0), op["name"]
+        # A kernel is never faster than its roofline plus its fixed cost (imperfect overlap
+        # and the choice among tile shapes only add to it).
+        floor = max(op["compute_s"], op["memory_s"]) + op["comm_s"] + op["overhead_s"]
+        assert op["time_s"] >= floor * (1 - 1e-9), op["name"]
         assert op["bound"] in BOUNDS, op["name"]
 
 
@@ -185,10 +187,10 @@ def test_json_decode_phase(decode_record: dict[str, Any]) -> None:
     op_names = {op["name"] for op in d["ops"]}
     assert "decode.moe.dispatch" in op_names
     assert "decode.moe.combine" in op_names
-    # The communication ops are bound by communication, and only by it.
+    # The communication ops are bound by communication or by their kernel's fixed cost.
     dispatch = next(op for op in d["ops"] if op["name"] == "decode.moe.dispatch")
-    assert dispatch["comm_s"] > 0
-    assert dispatch["bound"] == "comm"
+    assert dispatch["comm_s"] > 0 and dispatch["compute_s"] == dispatch["memory_s"] == 0
+    assert dispatch["bound"] in ("comm", "overhead")
 
 
 def test_json_decode_step_time_and_tpot(decode_record: dict[str, Any]) -> None:

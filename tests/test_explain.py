@@ -39,8 +39,6 @@ from cmperf.units import Dimension, parse_quantity
 
 ROOT = Path(__file__).resolve().parent.parent
 SECOND = sp.Symbol("s", positive=True)
-# Inputs whose value is read from a hardware spec file (t_fixed only where it is nonzero).
-SPEC_SYMBOLS = {"P", "eta_c", "BW", "eta_m", "s_m", "t_lat", "t_peer", "t_fixed"}
 UNIT_DIMENSION = {
     "s": Dimension.TIME,
     "B/s": Dimension.BANDWIDTH,
@@ -96,32 +94,45 @@ def spec_node(source: str) -> Any:
     return node
 
 
+# Inputs that must come from a hardware spec file, when they appear in a formula.
+SPEC_SYMBOLS = {"P", "BW", "compute_efficiency", "memory_efficiency", "per_peer_s"}
+
+
+def _scale(source: str) -> float:
+    """The factor a source states after its key: "× 16 / 24 cores", "/ 24 cores (one core)",
+    "× 0.667 (stream)"."""
+    rest = source.split(".yaml: ", 1)[1].split(" (", 1)[0].split()[1:]
+    factor = 1.0
+    for op, number in zip(rest[::2], rest[1::2], strict=False):
+        if op == "×":
+            factor *= float(number)
+        elif op == "/":
+            factor /= float(number)
+    return factor
+
+
 def check_symbols(op: str, symbols: dict[str, dict[str, Any]]) -> list[str]:
     """Every symbol has a unit and a source; spec-derived ones name a YAML file and a key path
-    that exists there and holds the value used."""
+    that exists there and holds the value used (a parameter at its neutral value says so)."""
     problems = []
     for name, info in symbols.items():
         source = info["source"]
         if not (isinstance(source, str) and source.strip()):
             problems.append(f"{op}: {name} has no source")
             continue
-        if info["unit"] not in (*UNIT_DIMENSION, "1"):
-            problems.append(f"{op}: {name} has unit {info['unit']!r}")
-        if name not in SPEC_SYMBOLS or (name == "t_fixed" and info["value"] == 0):
-            continue
         if ".yaml: " not in source:
-            problems.append(f"{op}: {name} source {source!r} names no YAML file and key")
+            if name in SPEC_SYMBOLS and "neutral default" not in source:
+                problems.append(f"{op}: {name} source {source!r} names no YAML file and key")
             continue
         try:
             node = spec_node(source)
         except AssertionError as exc:
             problems.append(f"{op}: {name}: {exc}")
             continue
-        if name == "s_m":  # a flag in the spec (whether bandwidth follows the cores)
-            continue
         raw = node["value"] if isinstance(node, dict) else node
         unit = info["unit"]
-        value = float(raw) if unit == "1" else parse_quantity(raw, UNIT_DIMENSION[unit])
+        value = parse_quantity(raw, UNIT_DIMENSION[unit]) if unit in UNIT_DIMENSION else float(raw)
+        value *= _scale(source)
         if not rel_close(value, info["value"], 1e-12):
             problems.append(f"{op}: {name} = {info['value']} but {source!r} holds {raw!r}")
     return problems
@@ -200,7 +211,7 @@ def test_explain_op_json_matches_estimate_json(
     names = {n: sp.Symbol(n, positive=True) for n in shown["symbols"]}
     expr = sp.sympify(shown["formula"].removeprefix("t = "), locals=names)
     assert {str(s) for s in expr.free_symbols} == set(names)
-    value = float(expr.subs({names[n]: i["value"] for n, i in shown["symbols"].items()}))
+    value = float(expr.xreplace({names[n]: i["value"] for n, i in shown["symbols"].items()}))
     assert rel_close(value, time_s, 1e-6)
 
 
@@ -209,7 +220,7 @@ def test_explain_op_table_lists_the_symbols() -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "decode.moe.dispatch" in out
-    for name in ("B", "BW", "t_lat", "n_peers", "t_peer", "t_fixed"):
+    for name in ("B", "BW", "L", "N_peer", "per_peer_s", "fixed_s"):
         assert name in out
     assert "scale_up.supernode.bandwidth" in out
     latex = invoke("explain", DECODE, "--op", "decode.moe.attention", "--latex")
@@ -220,19 +231,63 @@ def test_explain_op_table_lists_the_symbols() -> None:
 # --- 2. dimensional analysis ------------------------------------------------------------------
 
 
-def is_time(expr: Any, units: dict[str, str]) -> bool:
-    """True where the formula's unit is seconds: its dimension over s is a (nonzero) number."""
-    ratio = sp.simplify(symbolic.dimension(sp.sympify(expr), units) / SECOND)
-    return bool(ratio.is_number) and not ratio.is_zero
+# How a quantity of each unit scales when seconds, bytes and FLOP are rescaled.
+_SCALING = {
+    "s": (1, 0, 0),
+    "B": (0, 1, 0),
+    "FLOP": (0, 0, 1),
+    "B/s": (-1, 1, 0),
+    "FLOP/s": (-1, 0, 1),
+}
+
+
+def is_time(expr: Any, units: dict[str, str], flop_scaling: bool = True) -> bool:
+    """True where the formula's unit is seconds, by the scaling symmetry of units: measuring
+    time in half-seconds doubles every time-valued input and halves every rate, and a time
+    must then double, whatever the mixture of max, min and ceilings it is made of; rescaling
+    bytes must leave it unchanged. Counts (tiles, cores, rows) do not scale. FLOP are counted
+    from shapes (2 m n k per GEMM), so a FLOP scaling is checked only where every FLOP figure
+    is an input (`flop_scaling`)."""
+    import random
+
+    expr = sp.sympify(expr)
+    symbols = sorted(expr.free_symbols, key=str)
+    rng = random.Random(0)
+    base = {s: rng.uniform(0.5, 2.0) for s in symbols}
+
+    def value(t: float, b: float, f: float) -> float:
+        subs = {}
+        for s in symbols:
+            et, eb, ef = _SCALING.get(units.get(str(s), "1"), (0, 0, 0))
+            subs[s] = base[s] * t**et * b**eb * f**ef
+        return float(expr.xreplace(subs))
+
+    v = value(1, 1, 1)
+    if not math.isfinite(v) or v == 0:
+        return False
+    return (
+        math.isclose(value(2, 1, 1), 2 * v, rel_tol=1e-9)
+        and math.isclose(value(1, 3, 1), v, rel_tol=1e-9)
+        and (not flop_scaling or math.isclose(value(1, 1, 5), v, rel_tol=1e-9))
+    )
+
+
+_SYMBOLIC: dict[tuple, cmperf.cost.Cost] = {}
 
 
 def symbolic_cost(
     e: Estimate, phase: PhaseResult, r: OpResult
 ) -> tuple[cmperf.cost.Cost, dict[str, str]]:
+    """The op's cost formula on symbols (one per family and set of inputs: ops of one family
+    share their formula)."""
     params = cost_params(r.op, e.scenario.cluster, stream_of(e, phase, r), r.first_of_kernel)
-    symbols = {n: sp.Symbol(n, positive=True) for n in params}
     units = {n: p.unit for n, p in params.items()}
-    return cost_from(r.op.family, symbols), units
+    infinite = tuple(n for n, p in params.items() if p.value == float("inf"))
+    key = (r.op.family, tuple(params), infinite)
+    if key not in _SYMBOLIC:
+        values = {n: float("inf") if n in infinite else sp.Symbol(n, positive=True) for n in params}
+        _SYMBOLIC[key] = cost_from(r.op.family, values)
+    return _SYMBOLIC[key], units
 
 
 @pytest.mark.parametrize("scenario", [DECODE, PREFILL])
@@ -250,7 +305,7 @@ def test_every_cost_formula_is_a_time(estimates: dict[str, Estimate], scenario: 
         for term, expr in terms.items():
             key = (sp.srepr(sp.sympify(expr)), tuple(sorted(units.items())))
             if key not in checked:
-                checked[key] = is_time(expr, units)
+                checked[key] = is_time(expr, units, flop_scaling=False)
             if not checked[key]:
                 problems.append(f"{r.name}.{term} = {expr} is not a time")
     assert not problems, "\n".join(problems)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support import DECODE, PREFILL
 from typer.testing import CliRunner
 
 from cmperf.cli import app
@@ -15,8 +16,6 @@ from cmperf.kernels import families
 from cmperf.quant import DType
 from cmperf.specs import load_hardware, load_scenario
 from cmperf.specs.kernel_params import kernel_param
-
-from support import DECODE, PREFILL
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "h200"
 runner = CliRunner()
@@ -60,7 +59,7 @@ def test_uncalibrated_parameters_fall_back_to_the_device_then_neutral() -> None:
     s = load_scenario(DECODE)
     device = s.cluster.device
     value, source = kernel_param(device, "gemm", "int8", "compute_efficiency")
-    assert value == pytest.approx(0.80) and source.startswith("efficiency.compute.gemm")
+    assert value == pytest.approx(0.80) and "ascend-910c.yaml: efficiency.compute.gemm" in source
     value, source = kernel_param(device, "gemm", "int8", "fixed_s")
     assert value == 0 and "neutral" in source
 
@@ -160,7 +159,7 @@ def test_kernel_gemm_json() -> None:
     ("args", "message"),
     [
         (["kernel", "gemmm", "--m", "1"], "did you mean 'gemm'"),
-        (["kernel", "gemm", "--m", "128", "--n", "64"], "needs --k"),
+        (["kernel", "gemm", "--m", "128", "--n", "64"], "needs --dtype, --k"),
         (["kernel", "gemm", "--m", "x", "--n", "64", "--k", "64", "--dtype", "bf16"], "number"),
         (["kernel", "gemm", "--mm", "1"], "not a shape option"),
         (["kernel", "gemm", "--m", "1", "--n", "1", "--k", "1", "--dtype", "fp7"], "fp7"),
@@ -328,7 +327,8 @@ def test_calibrate_json_and_overlay(small_calibration: Path, tmp_path: Path) -> 
 def test_a_bad_overlay_is_reported(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        "kind: calibration\nhardware: h200-sxm\nkernels: {gemm: {bf16: {fixd_s: {value: 1 us, source: x}}}}\n"
+        "kind: calibration\nhardware: h200-sxm\n"
+        "kernels: {gemm: {bf16: {fixd_s: {value: 1 us, source: x}}}}\n"
     )
     out = run(
         "--calibration",
@@ -345,4 +345,54 @@ def test_a_bad_overlay_is_reported(tmp_path: Path) -> None:
         "bf16",
     )
     assert out.exit_code == 2
-    assert "fixd_s" in out.stderr and "did you mean 'fixed_s'" in out.stderr
+    assert str(bad) in out.stderr and "kernels.gemm.bf16.fixd_s" in out.stderr
+    assert "did you mean 'fixed_s'" in out.stderr
+
+
+# --- the shipped H200 overlay against every measured kernel ---------------------------------
+
+# (family, variant) -> (median, p90) absolute % error bound, from the kernel-model acceptance.
+H200_BOUNDS = {
+    ("gemm", "bf16"): (10, 30),
+    ("gemm", "fp8"): (15, 50),
+    ("gemm", "fp8_block"): (15, 50),
+    ("attention_decode", "bf16/bf16"): (10, 30),
+    ("attention_decode", "bf16/fp8"): (10, 30),
+    ("attention_prefill", "bf16/bf16"): (10, 30),
+    ("attention_prefill", "bf16/fp8"): (10, 30),
+    ("moe", "fp8_block"): (15, 50),
+    ("dispatch", "normal"): (12, 30),
+    ("combine", "normal"): (12, 30),
+    ("dispatch", "low_latency"): (20, 50),
+    ("combine", "low_latency"): (20, 50),
+    ("all_reduce", "default"): (12, 30),
+    ("all_gather", "default"): (12, 30),
+    ("reduce_scatter", "default"): (12, 30),
+    ("all_to_all", "default"): (12, 30),
+}
+
+
+def test_shipped_h200_overlay_meets_the_bounds_on_every_file() -> None:
+    if not CALIBRATION.is_dir():
+        pytest.skip("shared/calibration is not beside this checkout")
+    import numpy as np
+
+    from cmperf.kernels.calibrate import predict_csv
+    from cmperf.kernels.fit import summary
+
+    device, cluster = load_hardware("h200-sxm")
+    seen = set()
+    for path in sorted(CALIBRATION.glob("*.csv")):
+        rows = predict_csv(path, device, cluster)
+        groups: dict[tuple[str, str], list] = {}
+        for r in rows:
+            groups.setdefault((r.family, r.variant), []).append(r)
+        for key, group in groups.items():
+            s = summary(
+                np.array([r.predicted_s for r in group]), np.array([r.measured_s for r in group])
+            )
+            median, p90 = H200_BOUNDS[key]
+            assert s["median_abs_pct_error"] <= median, (key, s)
+            assert s["p90_abs_pct_error"] <= p90, (key, s)
+            seen.add(key)
+    assert seen == set(H200_BOUNDS)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from pathlib import Path
 
@@ -43,8 +42,8 @@ BOUNDS = {
     ("combine", "normal"): (12, 30),
     ("dispatch", "low_latency"): (20, 50),
     ("combine", "low_latency"): (20, 50),
-    **{(name, ""): (12, 30) for name in ("all_reduce", "all_gather", "reduce_scatter")},
-    ("all_to_all", ""): (12, 30),
+    **{(name, "default"): (12, 30) for name in ("all_reduce", "all_gather", "reduce_scatter")},
+    ("all_to_all", "default"): (12, 30),
 }
 
 
@@ -134,9 +133,7 @@ def test_grid_and_destinations():
 def _groups(family):
     out = []
     for source in family.sources:
-        reader = copy.copy(family)  # the file's own columns (deepep_normal.csv's SM counts)
-        reader.csv_columns = (*family.csv_columns, *getattr(source, "columns", ()))
-        table = D.load_table(CALIBRATION / "h200" / f"{source.stem}.csv", reader, source)
+        table = D.load_table(CALIBRATION / "h200" / f"{source.stem}.csv", family, source)
         shape = family.shape_from_columns(table.columns)
         variant = D.variant_of(family, source, table.raw[0])
         out.append(F.Group(family, variant, shape, table.latency_s, FACTS, table.rows, table.file))

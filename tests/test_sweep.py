@@ -100,9 +100,10 @@ def exhaustive(result: search.SweepResult) -> dict[tuple[str, ...], tuple[int, f
         ok = (tpot <= spec.tpot_slo_s) & (used <= r.memory.capacity_bytes)
         if not ok.any():
             continue
-        i = int(np.flatnonzero(ok)[-1])
-        # Throughput grows with the batch, so the largest feasible batch is the candidate's best.
-        assert throughput[i] == throughput[ok].max()
+        # Throughput mostly grows with the batch, but a batch that starts a new wave of tiles
+        # costs a whole wave: the best is the largest feasible batch of highest throughput.
+        best = throughput[ok].max()
+        i = int(np.flatnonzero(ok & (throughput == best))[-1])
         devices = candidate.labels["devices"]
         objective = throughput[i] * (devices if spec.objective == "throughput_per_instance" else 1)
         out[candidate.sets] = (int(batches[i]), float(throughput[i]), float(objective))

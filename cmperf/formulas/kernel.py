@@ -39,10 +39,10 @@ def overlap_time_s(compute_s: Any, memory_s: Any, exponent: Any) -> Any:
     measured kernels sit between the two near the ridge point, where neither term dominates.
     Written as M (1 + (m / M)^p)^(1/p) with M the larger term so floats never overflow.
     """
-    if _symbolic(compute_s, memory_s, exponent):
-        return (compute_s**exponent + memory_s**exponent) ** (1 / exponent)
     if isinstance(exponent, int | float) and math.isinf(exponent):
         return maximum(compute_s, memory_s)
+    if _symbolic(compute_s, memory_s, exponent):
+        return (compute_s**exponent + memory_s**exponent) ** (1 / exponent)
     big = maximum(compute_s, memory_s)
     small = minimum(compute_s, memory_s)
     ratio = small / maximum(big, _TINY_S)  # both zero: no time, not 0 / 0

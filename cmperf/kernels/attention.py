@@ -13,49 +13,33 @@ from typing import Any
 
 from ..formulas import ceil, maximum, minimum
 from ..formulas.kernel import overlap_time_s, waves
-from .base import CsvSource, Facts, Family, Input, KernelTime, ParamDef
+from .base import (
+    CsvSource,
+    Facts,
+    Family,
+    Input,
+    KernelTime,
+    ParamDef,
+    compute_efficiency,
+    fixed_cost,
+    memory_efficiency,
+    overlap_exponent,
+)
 
-FIXED = ParamDef(
-    "fixed_s",
-    "t_0",
-    "s",
-    0.0,
-    1e-7,
-    1e-4,
-    start=1e-5,
+FIXED = fixed_cost(
     doc="launches (scheduler metadata, attention, split-KV combine), pipeline fill and drain",
+    start=1e-5,
 )
-COMPUTE_EFFICIENCY = ParamDef(
-    "compute_efficiency",
-    "eta_c",
-    "1",
-    1.0,
-    0.05,
-    1.0,
-    start=0.6,
+COMPUTE_EFFICIENCY = compute_efficiency(
     doc="share of the tensor-core peak a long run of full blocks sustains",
-    device_default="efficiency.compute.attention",
+    start=0.6,
+    kind="attention",
 )
-MEMORY_EFFICIENCY = ParamDef(
-    "memory_efficiency",
-    "eta_m",
-    "1",
-    1.0,
-    0.01,
-    1.0,
-    start=0.8,
-    doc="share of the HBM bandwidth the KV stream sustains",
-    device_default="efficiency.memory.hbm",
+MEMORY_EFFICIENCY = memory_efficiency(
+    doc="share of the HBM bandwidth the KV stream sustains", start=0.8, low=0.01
 )
-OVERLAP = ParamDef(
-    "overlap_exponent",
-    "p",
-    "1",
-    float("inf"),
-    1.0,
-    64.0,
-    start=4.0,
-    doc="overlap of compute and memory traffic: t = (t_c^p + t_m^p)^(1/p)",
+OVERLAP = overlap_exponent(
+    doc="overlap of compute and memory traffic: t = (t_c^p + t_m^p)^(1/p)", start=4.0
 )
 PER_SEQUENCE = ParamDef(
     "per_sequence_s",
@@ -150,7 +134,8 @@ def _kv_bytes(kv_dtype: Any) -> Any:
 
 def _widen_s(values: Any, v: Mapping[str, Any]) -> Any:
     """Widening a cache narrower than the compute format (FP8 KV, BF16 math): per value."""
-    narrower = minimum(1, maximum(0, ACT_BYTES - v["s_kv"]))  # 1 for FP8, 0 for BF16
+    # 1 for a cache narrower than the compute format (FP8 under BF16), 0 for one as wide.
+    narrower = minimum(1, maximum(0, (v["s_w"] - v["s_kv"]) / v["s_kv"]))
     return narrower * values * v["widen_value_s"]
 
 
@@ -158,7 +143,7 @@ def _peak_share(facts: Facts) -> Input:
     return Input(
         facts.peak_flop_per_s * facts.cores / facts.cores_total,
         "FLOP/s",
-        f"tensor-core peak of {facts.cores} of {facts.cores_total} SMs",
+        f"matrix peak of {facts.cores} of {facts.cores_total} {facts.engine} cores",
     )
 
 
@@ -249,7 +234,9 @@ class AttentionDecode(Family):
             "h_kv": Input(s["kv_heads"], "heads", "KV heads"),
             "e": Input(s["kv_values"], "values", "values cached per token per KV head"),
             "s_kv": Input(s["kv_bytes"], "B", "bytes per cached value"),
-            "C": Input(facts.cores, "SMs", "SMs this kernel may use"),
+            "s_w": Input(ACT_BYTES, "B", "bytes per value of the compute format (BF16)"),
+            "s_p": Input(PARTIAL_BYTES, "B", "bytes per split-KV partial value (FP32)"),
+            "C": Input(facts.cores, "cores", f"{facts.engine} cores this kernel may use"),
             "P": _peak_share(facts),
             "BW": Input(facts.hbm_bytes_per_s, "B/s", "HBM bandwidth"),
         }
@@ -258,7 +245,7 @@ class AttentionDecode(Family):
         b, h, q, kv_len = v["b"], v["h"], v["q"], v["L"]
         d = v["d_qk"] + v["d_v"]
         kv_bytes = b * kv_len * v["h_kv"] * v["e"] * v["s_kv"]
-        io_bytes = b * q * h * d * ACT_BYTES
+        io_bytes = b * q * h * d * v["s_w"]
         if ideal:
             compute_s = 2 * b * h * q * kv_len * d / v["P"]
             memory_s = (kv_bytes + io_bytes) / v["BW"]
@@ -274,7 +261,7 @@ class AttentionDecode(Family):
         # and LSE, which the combine reads back; pieces beyond one per sequence are those cuts.
         kv_blocks = b * ceil(kv_len / bn)
         cuts = minimum(parts + b, kv_blocks) - b
-        combine_bytes = 2 * 2 * cuts * q * h * (v["d_v"] + 1) * PARTIAL_BYTES
+        combine_bytes = 2 * 2 * cuts * q * h * (v["d_v"] + 1) * v["s_p"]
         memory_s = (kv_bytes + io_bytes + combine_bytes) / (v["BW"] * v["memory_efficiency"])
         memory_s = memory_s + _widen_s(b * kv_len * v["h_kv"] * v["e"], v)
         body_s = overlap_time_s(compute_s, memory_s, v["overlap_exponent"])
@@ -371,7 +358,8 @@ class AttentionPrefill(Family):
             "e": Input(s["kv_values"], "values", "K and V values per token per KV head"),
             "s_kv": Input(s["kv_bytes"], "B", "bytes per K or V value"),
             "s_a": Input(s["act_bytes"], "B", "bytes per query or output value"),
-            "C": Input(facts.cores, "SMs", "SMs this kernel may use"),
+            "s_w": Input(ACT_BYTES, "B", "bytes per value of the compute format (BF16)"),
+            "C": Input(facts.cores, "cores", f"{facts.engine} cores this kernel may use"),
             "P": _peak_share(facts),
             "BW": Input(facts.hbm_bytes_per_s, "B/s", "HBM bandwidth"),
         }

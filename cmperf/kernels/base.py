@@ -151,3 +151,69 @@ class Family:
 
     def neutral(self) -> dict[str, float]:
         return {p.name: p.default for p in self.params}
+
+
+# The parameters most families share, with their neutral values and fit bounds; each family
+# says in `doc` what they stand for in its kernel.
+
+
+def fixed_cost(doc: str, start: float) -> ParamDef:
+    """Fixed cost per launch (pipeline fill and drain), neutral 0."""
+    return ParamDef("fixed_s", "t_0", "s", 0.0, 1e-7, 1e-4, start=start, doc=doc)
+
+
+def compute_efficiency(doc: str, start: float, kind: str) -> ParamDef:
+    """Share of the peak a long kernel sustains; defaults to the device's stated efficiency of
+    `kind` (gemm, attention, vector)."""
+    return ParamDef(
+        "compute_efficiency",
+        "eta_c",
+        "1",
+        1.0,
+        0.05,
+        1.0,
+        start=start,
+        doc=doc,
+        device_default=f"efficiency.compute.{kind}",
+    )
+
+
+def memory_efficiency(doc: str, start: float, low: float = 0.05) -> ParamDef:
+    """Share of the HBM bandwidth a long kernel sustains; defaults to the device's."""
+    return ParamDef(
+        "memory_efficiency",
+        "eta_m",
+        "1",
+        1.0,
+        low,
+        1.0,
+        start=start,
+        doc=doc,
+        device_default="efficiency.memory.hbm",
+    )
+
+
+def overlap_exponent(doc: str, start: float) -> ParamDef:
+    """p of t = (t_c^p + t_m^p)^(1/p); neutral infinity (the roofline's max)."""
+    return ParamDef("overlap_exponent", "p", "1", float("inf"), 1.0, 64.0, start=start, doc=doc)
+
+
+def core_inputs(facts: Facts) -> dict[str, Input]:
+    """The engine as a tiled kernel sees it: its cores (the stream's share), their peak
+    together and one core's, and the HBM bandwidth."""
+    return {
+        "N": Input(
+            facts.cores,
+            "cores",
+            f"{facts.engine} cores of the stream ({facts.cores_total} on the rank)",
+        ),
+        "P": Input(
+            facts.peak_flop_per_s * facts.cores / facts.cores_total,
+            "FLOP/s",
+            f"matrix peak of {facts.cores} of {facts.cores_total} {facts.engine} cores",
+        ),
+        "P_sm": Input(
+            facts.peak_flop_per_s / facts.cores_total, "FLOP/s", "matrix peak of one core"
+        ),
+        "BW": Input(facts.hbm_bytes_per_s, "B/s", "HBM bandwidth"),
+    }

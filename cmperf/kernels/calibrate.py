@@ -101,18 +101,9 @@ def facts(device: Device, family: Family, dtype: str | None, cluster: Cluster | 
                 "",
                 f"{family.name} needs a link: give a cluster (such as hgx-h200) as --hardware",
             )
-        tier = cluster.scale_up[0]
-        return Facts(
-            device.name,
-            "link",
-            0,
-            0,
-            0.0,
-            device.hbm_bandwidth_bytes_per_s,
-            tier.bandwidth_bytes_per_s,
-            tier.latency_s,
-            f"{cluster.name} {tier.name}",
-        )
+        from ..cost import link_facts
+
+        return link_facts(cluster, cluster.scale_up[0])
     try:
         engine = device.engine_for(family.engine)
     except KeyError:
@@ -175,6 +166,7 @@ def groups_of(
                 for k, v in table.columns.items()
             }
             dtype = columns[family.dtype_column][0] if family.dtype_column else None
+            _check_formats(path, table, index, family)
             try:
                 shape = family.shape_from_columns(columns)
             except (KeyError, ValueError) as exc:
@@ -189,6 +181,23 @@ def groups_of(
                 str(path),
             )
             yield group, table, index
+
+
+def _check_formats(path: Path, table: Table, index: list[int], family: Family) -> None:
+    """Every number-format column names a format cmperf knows (the row and column if not)."""
+    from ..quant import DType
+
+    for column in ("dtype", "kv_dtype"):
+        if column not in table.columns:
+            continue
+        for i in index:
+            value = table.columns[column][i]
+            if value not in DType.__members__.values():
+                raise SpecError(
+                    str(path),
+                    f"row {table.rows[i]}, column {column}",
+                    f"unknown number format {value!r}; expected one of {', '.join(DType)}",
+                )
 
 
 def device_params(device: Device, family: Family, variant: str) -> dict[str, float]:

@@ -10,40 +10,26 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..formulas.kernel import overlap_time_s
-from .base import Facts, Family, Input, KernelTime, ParamDef
+from .base import (
+    Facts,
+    Family,
+    Input,
+    KernelTime,
+    compute_efficiency,
+    fixed_cost,
+    memory_efficiency,
+    overlap_exponent,
+)
 
-FIXED = ParamDef(
-    "fixed_s", "t_0", "s", 0.0, 1e-7, 1e-4, doc="launch, pipeline fill and drain, per kernel"
+FIXED = fixed_cost(doc="launch, pipeline fill and drain, per kernel", start=1e-6)
+COMPUTE_EFFICIENCY = compute_efficiency(
+    doc="share of the engine's peak a long kernel sustains", start=0.7, kind="vector"
 )
-COMPUTE_EFFICIENCY = ParamDef(
-    "compute_efficiency",
-    "eta_c",
-    "1",
-    1.0,
-    0.05,
-    1.0,
-    doc="share of the engine's peak a long kernel sustains",
-    device_default="efficiency.compute.vector",
+MEMORY_EFFICIENCY = memory_efficiency(
+    doc="share of the HBM bandwidth a long kernel sustains", start=0.8
 )
-MEMORY_EFFICIENCY = ParamDef(
-    "memory_efficiency",
-    "eta_m",
-    "1",
-    1.0,
-    0.05,
-    1.0,
-    doc="share of the HBM bandwidth a long kernel sustains",
-    device_default="efficiency.memory.hbm",
-)
-OVERLAP = ParamDef(
-    "overlap_exponent",
-    "p",
-    "1",
-    float("inf"),
-    1.0,
-    64.0,
-    start=4.0,
-    doc="overlap of compute and memory traffic: t = (t_c^p + t_m^p)^(1/p)",
+OVERLAP = overlap_exponent(
+    doc="overlap of compute and memory traffic: t = (t_c^p + t_m^p)^(1/p)", start=4.0
 )
 
 

@@ -27,28 +27,28 @@ from typing import Any, ClassVar
 
 from ..formulas import minimum
 from ..formulas.kernel import overlap_time_s, saturating, tiles_2d, waves
-from .base import CsvSource, Facts, Family, Input, KernelTime, ParamDef
-
-FIXED = ParamDef(
-    "fixed_s",
-    "t_0",
-    "s",
-    0.0,
-    1e-7,
-    1e-4,
-    start=3e-6,
-    doc="launch, prologue and epilogue of the kernel (and of its quantization pass), per call",
+from .base import (
+    CsvSource,
+    Facts,
+    Family,
+    Input,
+    KernelTime,
+    ParamDef,
+    compute_efficiency,
+    core_inputs,
+    fixed_cost,
+    memory_efficiency,
+    overlap_exponent,
 )
-COMPUTE_EFFICIENCY = ParamDef(
-    "compute_efficiency",
-    "eta_c",
-    "1",
-    1.0,
-    0.05,
-    1.0,
-    start=0.7,
+
+FIXED = fixed_cost(
+    doc="launch, prologue and epilogue of the kernel (and of its quantization pass), per call",
+    start=3e-6,
+)
+COMPUTE_EFFICIENCY = compute_efficiency(
     doc="share of an SM's tensor peak a long tile sustains (clock under load, issue slots)",
-    device_default="efficiency.compute.gemm",
+    start=0.7,
+    kind="gemm",
 )
 K_HALF = ParamDef(
     "k_half",
@@ -72,16 +72,8 @@ SMALL_TILE_EFFICIENCY = ParamDef(
     doc="rate of a 64-row tile relative to a 128-row one: one consumer warpgroup cannot hide "
     "its own loads and epilogue as two ping-ponging ones do",
 )
-MEMORY_EFFICIENCY = ParamDef(
-    "memory_efficiency",
-    "eta_m",
-    "1",
-    1.0,
-    0.05,
-    1.0,
-    start=0.85,
-    doc="share of the HBM bandwidth the kernel's loads and stores sustain",
-    device_default="efficiency.memory.hbm",
+MEMORY_EFFICIENCY = memory_efficiency(
+    doc="share of the HBM bandwidth the kernel's loads and stores sustain", start=0.85
 )
 SPLIT_FIXED = ParamDef(
     "split_fixed_s",
@@ -94,15 +86,8 @@ SPLIT_FIXED = ParamDef(
     doc="extra cost of a split-K launch: the reduction of the partial sums (a second pass) and "
     "its synchronisation",
 )
-OVERLAP = ParamDef(
-    "overlap_exponent",
-    "p",
-    "1",
-    float("inf"),
-    1.0,
-    64.0,
-    start=3.0,
-    doc="overlap of tensor work and HBM traffic: t = (t_c^p + t_m^p)^(1/p)",
+OVERLAP = overlap_exponent(
+    doc="overlap of tensor work and HBM traffic: t = (t_c^p + t_m^p)^(1/p)", start=3.0
 )
 # Tile shapes: Hopper wgmma instructions are 64 rows deep (m64nNk16), so a warpgroup tile is 64
 # or 128 rows (one or two consumer warpgroups); CUTLASS 3 sm90 kernels and cuBLAS use 64x128,
@@ -250,16 +235,7 @@ class Gemm(Family):
                 "HBM traffic: A, B read once, C written once",
             ),
             "Q": Input(m * k * s["quant_bytes"] * g, "B", "HBM traffic of the quantization pass"),
-            "N": Input(facts.cores, "SMs", f"SMs of the stream ({facts.cores_total} on the rank)"),
-            "P": Input(
-                facts.peak_flop_per_s * facts.cores / facts.cores_total,
-                "FLOP/s",
-                f"tensor peak of {facts.cores} of {facts.cores_total} SMs",
-            ),
-            "P_sm": Input(
-                facts.peak_flop_per_s / facts.cores_total, "FLOP/s", "tensor peak of one SM"
-            ),
-            "BW": Input(facts.hbm_bytes_per_s, "B/s", "HBM bandwidth"),
+            **core_inputs(facts),
         }
 
     def time(self, v: Mapping[str, Any], ideal: bool = False) -> KernelTime:
@@ -282,6 +258,13 @@ class Gemm(Family):
             (v["tile_m"], v["tile_n"], 1.0),
             (v["tile_m"], v["tile_n_wide"], 1.0),
         )
+        quant_s = v["Q"] / bandwidth
+        memory_s = v["B"] / bandwidth + quant_s
+        if not any(type(x).__module__.startswith("sympy") for x in v.values()):
+            body_s, compute_s = _fastest_numeric(v, shapes, rate, bandwidth)
+            return KernelTime(
+                v["fixed_s"] + quant_s + body_s, compute_s, memory_s, 0.0, v["fixed_s"]
+            )
         candidates = []
         computes = []
         for tm, tn, eta in shapes:
@@ -298,8 +281,6 @@ class Gemm(Family):
                 )
                 computes.append(split_s + compute_s)
         body_s = _fastest(candidates)
-        quant_s = v["Q"] / bandwidth
-        memory_s = v["B"] / bandwidth + quant_s
         return KernelTime(
             v["fixed_s"] + quant_s + body_s,
             _fastest(computes),
@@ -307,6 +288,35 @@ class Gemm(Family):
             0.0,
             v["fixed_s"],
         )
+
+
+def _fastest_numeric(
+    v: Mapping[str, Any], shapes: tuple, rate: Any, bandwidth: Any
+) -> tuple[Any, Any]:
+    """The same candidates as `Gemm.time`'s loop, evaluated at once on numbers: tile shapes
+    and split factors along a trailing axis, the fastest taken over it (what a sweep runs)."""
+    import numpy as np
+
+    def last(x: Any) -> Any:
+        return np.expand_dims(np.asarray(x, dtype=float), -1)
+
+    m, n, k, g, n_cores = (last(v[key]) for key in ("m", "n", "k", "G", "N"))
+    tm = np.repeat([float(s[0]) for s in shapes], len(SPLIT_K))
+    tn = np.repeat([float(s[1]) for s in shapes], len(SPLIT_K))
+    eta = np.repeat([float(s[2]) for s in shapes], len(SPLIT_K))
+    split = np.tile(SPLIT_K, len(shapes))
+    tiles = np.ceil(m / tm) * np.ceil(n / tn) * g
+    chunk = k / split
+    per_tile_s = 2 * tm * tn * chunk / (rate * eta * saturating(chunk, v["k_half"]))
+    compute_s = np.ceil(tiles * split / n_cores) * per_tile_s
+    partial_b = 2 * PARTIAL_BYTES * m * n * (split - 1) * g
+    memory_s = (last(v["B"]) + partial_b) / bandwidth
+    split_s = v["split_fixed_s"] * np.minimum(split - 1.0, 1.0)
+    body_s = split_s + overlap_time_s(compute_s, memory_s, v["overlap_exponent"])
+    best_s, best_compute_s = body_s.min(axis=-1), (split_s + compute_s).min(axis=-1)
+    if np.ndim(best_s) == 0:
+        return float(best_s), float(best_compute_s)
+    return best_s, best_compute_s
 
 
 def _fastest(candidates: list[Any]) -> Any:

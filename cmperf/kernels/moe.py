@@ -20,28 +20,23 @@ from typing import Any
 
 from ..formulas import ceil, maximum, minimum
 from ..formulas.kernel import overlap_time_s, waves
-from .base import CsvSource, Facts, Family, Input, KernelTime, ParamDef
-
-FIXED = ParamDef(
-    "fixed_s",
-    "t_0",
-    "s",
-    0.0,
-    1e-7,
-    1e-4,
-    start=5e-6,
-    doc="launch, prologue and epilogue of one grouped GEMM launch",
+from .base import (
+    CsvSource,
+    Facts,
+    Family,
+    Input,
+    KernelTime,
+    ParamDef,
+    compute_efficiency,
+    core_inputs,
+    fixed_cost,
+    memory_efficiency,
+    overlap_exponent,
 )
-COMPUTE_EFFICIENCY = ParamDef(
-    "compute_efficiency",
-    "eta_c",
-    "1",
-    1.0,
-    0.05,
-    1.0,
-    start=0.5,
-    doc="share of an SM's tensor peak a long tile sustains",
-    device_default="efficiency.compute.gemm",
+
+FIXED = fixed_cost(doc="launch, prologue and epilogue of one grouped GEMM launch", start=5e-6)
+COMPUTE_EFFICIENCY = compute_efficiency(
+    doc="share of an SM's tensor peak a long tile sustains", start=0.5, kind="gemm"
 )
 K_HALF = ParamDef(
     "k_half",
@@ -54,26 +49,11 @@ K_HALF = ParamDef(
     doc="reduction length that adds as much time to a tile as it would take to multiply: "
     "the pipeline fill and drain a short k cannot hide",
 )
-MEMORY_EFFICIENCY = ParamDef(
-    "memory_efficiency",
-    "eta_m",
-    "1",
-    1.0,
-    0.05,
-    1.0,
-    start=0.85,
-    doc="share of the HBM bandwidth the kernel's loads and stores sustain",
-    device_default="efficiency.memory.hbm",
+MEMORY_EFFICIENCY = memory_efficiency(
+    doc="share of the HBM bandwidth the kernel's loads and stores sustain", start=0.85
 )
-OVERLAP = ParamDef(
-    "overlap_exponent",
-    "p",
-    "1",
-    float("inf"),
-    1.0,
-    64.0,
-    start=3.0,
-    doc="overlap of tensor work and HBM traffic: t = (t_c^p + t_m^p)^(1/p)",
+OVERLAP = overlap_exponent(
+    doc="overlap of tensor work and HBM traffic: t = (t_c^p + t_m^p)^(1/p)", start=3.0
 )
 # SGLang's fused MoE Triton kernel (fused_moe_triton) with block-scaled FP8 weights uses
 # BLOCK_SIZE_N = BLOCK_SIZE_K = 128 (the 128x128 weight-scale block) and BLOCK_SIZE_M 64 in its
@@ -159,16 +139,7 @@ def grouped_gemm_time(
 
 
 def _device_inputs(facts: Facts) -> dict[str, Input]:
-    return {
-        "N": Input(facts.cores, "SMs", f"SMs of the stream ({facts.cores_total} on the rank)"),
-        "P": Input(
-            facts.peak_flop_per_s * facts.cores / facts.cores_total,
-            "FLOP/s",
-            f"tensor peak of {facts.cores} of {facts.cores_total} SMs",
-        ),
-        "P_sm": Input(facts.peak_flop_per_s / facts.cores_total, "FLOP/s", "tensor peak of one SM"),
-        "BW": Input(facts.hbm_bytes_per_s, "B/s", "HBM bandwidth"),
-    }
+    return core_inputs(facts)
 
 
 class GroupedGemm(Family):

@@ -29,7 +29,7 @@ CALIBRATE_TABLE_COLUMNS = (
     "rows fit",
     "held out",
     "before: median / p90 %",
-    "after",
+    "after: median / p90 %",
     "held out: median / p90 %",
 )
 _RIGHT = set(CALIBRATE_TABLE_COLUMNS[2:])

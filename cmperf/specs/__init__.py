@@ -142,11 +142,11 @@ def _load_device(path: Path, edits: dict[str, Any] | None = None, origin: str = 
     key = ("device", *_edited_key(path, edits), overlays)
     if key not in _CACHE:
         data, label = _document(path, edits, origin)
-        data = calibration.apply(data, path, label, overlays)
+        data, kernel_files = calibration.apply(data, path, label, overlays)
         r = Reader(data, label)
         name = r.string("name")
         r.string("kind", choices=["device"])
-        device = replace(read_device(r, name), file=str(path))
+        device = replace(read_device(r, name), file=str(path), kernel_files=kernel_files)
         r.done()
         _CACHE[key] = device
     return _CACHE[key]

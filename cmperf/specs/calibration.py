@@ -23,9 +23,10 @@ _ACTIVE: list[Path] = []
 
 def use(paths: list[Path]) -> None:
     """Apply these overlays (from --calibration) to every device loaded from now on."""
-    _ACTIVE[:] = [Path(p) for p in paths]
-    for path in _ACTIVE:
-        read_overlay(path)  # a bad file is reported at once, not at the first estimate
+    _ACTIVE.clear()
+    for path in paths:
+        read_overlay(Path(path))  # a bad file is reported at once, not at the first estimate
+    _ACTIVE.extend(Path(p) for p in paths)
 
 
 def active() -> tuple[Path, ...]:
@@ -41,17 +42,23 @@ def read_overlay(path: Path) -> tuple[str, dict[str, Any]]:
     device = r.string("hardware")
     r.string("source", "")
     kernels = r.raw("kernels")
-    Reader(kernels, str(path), "kernels")  # a mapping
+    from .kernel_params import read_kernels
+
+    read_kernels(r.sub("kernels"))  # checked here, so an error names this file
     r.raw("fit", None)  # the fit's report, for people
     r.done(["kind", "hardware", "source", "kernels", "fit"])
     return device, kernels
 
 
-def apply(data: Any, spec: Path, label: str, overlays: tuple[Path, ...]) -> Any:
+def apply(
+    data: Any, spec: Path, label: str, overlays: tuple[Path, ...]
+) -> tuple[Any, dict[str, str]]:
     """The device document with its `include:` overlays and the active ones merged into its
-    `kernels:` block (later overlays win, parameter by parameter)."""
+    `kernels:` block (later overlays win, parameter by parameter), and the file each merged
+    figure came from by key (kernels.FAMILY.VARIANT.PARAM)."""
+    files: dict[str, str] = {}
     if not isinstance(data, dict):
-        return data
+        return data, files
     includes = data.get("include") or []
     if isinstance(includes, str):
         includes = [includes]
@@ -61,7 +68,7 @@ def apply(data: Any, spec: Path, label: str, overlays: tuple[Path, ...]) -> Any:
         )
     paths = [spec.parent / i for i in includes] + list(overlays)
     if not paths:
-        return data
+        return data, files
     merged = copy.deepcopy(data)
     kernels = merged.setdefault("kernels", {}) or {}
     merged["kernels"] = kernels
@@ -79,5 +86,9 @@ def apply(data: Any, spec: Path, label: str, overlays: tuple[Path, ...]) -> Any:
             if not isinstance(variants, dict):
                 raise SpecError(str(path), f"kernels.{family}", "expected variants")
             for variant, params in variants.items():
+                if not isinstance(params, dict):
+                    raise SpecError(str(path), f"kernels.{family}.{variant}", "expected parameters")
                 target.setdefault(variant, {}).update(copy.deepcopy(params))
-    return merged
+                for param in params:
+                    files[f"kernels.{family}.{variant}.{param}"] = str(path)
+    return merged, files

@@ -75,7 +75,11 @@ class Device:
     hbm_bandwidth_follows_cores: Sourced
     # Kernel-model parameters: family -> variant (or "default") -> parameter -> value.
     kernels: dict[str, dict[str, dict[str, Sourced]]] = field(default_factory=dict)
-    includes: tuple[str, ...] = ()  # calibration overlays applied on top of the file
+    # The overlay file each calibrated figure came from, by key (kernels.gemm.bf16.fixed_s).
+    kernel_files: dict[str, str] = field(default_factory=dict)
+    # Resolved kernel parameters by (family, variant), filled on first use (a copy made with
+    # dataclasses.replace starts empty).
+    kernel_memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def engine_for(self, role: str) -> Engine:
         """The engine whose cores run `role` work (matrix or vector)."""

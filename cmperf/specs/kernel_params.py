@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..units import Dimension
 from .reader import Reader, did_you_mean
+from .reader import shown_path as _shown
 
 if TYPE_CHECKING:
     from .hardware import Device, Sourced
@@ -76,6 +77,18 @@ def _param(r: Reader, key: str, unit: str) -> Sourced:
     return Sourced(value, source)
 
 
+def kernel_params(device: Device, family: str, variant: str) -> dict[str, tuple[float, str]]:
+    """Every parameter of `family`'s `variant` on `device` as (value, source), resolved once."""
+    from ..kernels import families
+
+    key = (family, variant)
+    if key not in device.kernel_memo:
+        device.kernel_memo[key] = {
+            p.name: kernel_param(device, family, variant, p.name) for p in families()[family].params
+        }
+    return device.kernel_memo[key]
+
+
 def kernel_param(device: Device, family: str, variant: str, name: str) -> tuple[float, str]:
     """The value of one parameter of `family`'s `variant` on `device`, and where it comes from
     as `(value, source)`: the spec key and its source text."""
@@ -85,12 +98,17 @@ def kernel_param(device: Device, family: str, variant: str, name: str) -> tuple[
     for v in (variant, DEFAULT_VARIANT):
         if name in block.get(v, {}):
             fig = block[v][name]
-            return fig.value, f"kernels.{family}.{v}.{name} ({fig.source})"
+            key = f"kernels.{family}.{v}.{name}"
+            # A calibration overlay's figure names the overlay file it came from.
+            file = device.kernel_files.get(key, device.file)
+            return fig.value, f"{_shown(file)}: {key} ({fig.source})"
     definition = families()[family].param(name)
+    if not definition.fit:
+        return definition.default, f"kernel fact of {family}: {definition.doc}"
     if definition.device_default is not None:
         fig = device_figure(device, definition.device_default)
         if fig is not None:
-            return fig.value, f"{definition.device_default} ({fig.source})"
+            return fig.value, f"{_shown(device.file)}: {definition.device_default} ({fig.source})"
     return definition.default, f"neutral default of {family}.{name}: no calibration"
 
 

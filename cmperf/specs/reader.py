@@ -7,6 +7,7 @@ with a did-you-mean, so a misspelt key is an error rather than a silently ignore
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,12 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return f"{value!r}"
+
+
+@functools.lru_cache(maxsize=64)
+def shown_path(path: str) -> str:
+    """A spec file as users know it: relative to the working directory where it is below it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path
