@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import CmperfError
 from ..specs.hardware import Cluster, Device
+from ..specs.kernel_params import DEFAULT_VARIANT
 from ..specs.reader import did_you_mean
 from . import families
 from .base import Family, KernelTime
@@ -35,7 +36,9 @@ def _columns(family: Family) -> list[str]:
         if family.sources and family.sources[0].variant is not None:
             variant_cols = []
         return [*dict.fromkeys([*variant_cols, *family.csv_columns])]
-    return list(family.shape)
+    # A family without measurements: its shape, and the number format that sets its peak
+    # and its parameter set.
+    return [*(["dtype"] if family.dtype_column else []), *family.shape]
 
 
 def _variants(family: Family) -> list[str]:
@@ -103,8 +106,11 @@ def run(
     import numpy as np
 
     values, variant = parse_args(family, args)
-    defaults = dict(family.defaults)
-    missing = [c for c in _columns(family) if c not in values and c not in defaults]
+    columns_used = _columns(family)
+    defaults = {k: v for k, v in family.defaults.items() if k in columns_used}
+    if family.dtype_column and not family.csv_columns:
+        defaults.setdefault("dtype", "bf16")
+    missing = [c for c in columns_used if c not in values and c not in defaults]
     if missing:
         raise CmperfError(
             f"{family.command} needs " + ", ".join(f"--{c.replace('_', '-')}" for c in missing)
@@ -122,11 +128,11 @@ def run(
             variant = (
                 _variants(family)[0]
                 if _variants(family)
-                else "/".join(str(given[c]) for c in family.variant_columns)
+                else "/".join(str(given[c]) for c in family.variant_columns) or DEFAULT_VARIANT
             )
     else:
-        shape = given
-        variant = variant or str(given.get("dtype", "default"))
+        shape = {k: v for k, v in given.items() if k != "dtype"}
+        variant = variant or str(given.get("dtype", DEFAULT_VARIANT))
     dtype = str(given[family.dtype_column]) if family.dtype_column in given else None
     f = facts(device, family, dtype, cluster)
     params = device_params(device, family, variant)

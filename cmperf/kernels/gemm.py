@@ -235,6 +235,7 @@ class Gemm(Family):
                 "HBM traffic: A, B read once, C written once",
             ),
             "Q": Input(m * k * s["quant_bytes"] * g, "B", "HBM traffic of the quantization pass"),
+            "s_p": Input(PARTIAL_BYTES, "B", "bytes per split-K partial sum (FP32)"),
             **core_inputs(facts),
         }
 
@@ -273,11 +274,11 @@ class Gemm(Family):
                 chunk = k / split  # reduction length of one tile
                 per_tile_s = 2 * tm * tn * chunk / (rate * eta * saturating(chunk, v["k_half"]))
                 compute_s = waves(tiles * split, v["N"]) * per_tile_s
-                partial_b = 2 * PARTIAL_BYTES * m * n * (split - 1) * g
-                memory_s = (v["B"] + partial_b) / bandwidth
+                partial_b = 2 * v["s_p"] * m * n * (split - 1) * g
+                traffic_s = (v["B"] + partial_b) / bandwidth
                 split_s = v["split_fixed_s"] * minimum(split - 1.0, 1.0)
                 candidates.append(
-                    split_s + overlap_time_s(compute_s, memory_s, v["overlap_exponent"])
+                    split_s + overlap_time_s(compute_s, traffic_s, v["overlap_exponent"])
                 )
                 computes.append(split_s + compute_s)
         body_s = _fastest(candidates)
@@ -309,7 +310,7 @@ def _fastest_numeric(
     chunk = k / split
     per_tile_s = 2 * tm * tn * chunk / (rate * eta * saturating(chunk, v["k_half"]))
     compute_s = np.ceil(tiles * split / n_cores) * per_tile_s
-    partial_b = 2 * PARTIAL_BYTES * m * n * (split - 1) * g
+    partial_b = 2 * v["s_p"] * m * n * (split - 1) * g
     memory_s = (last(v["B"]) + partial_b) / bandwidth
     split_s = v["split_fixed_s"] * np.minimum(split - 1.0, 1.0)
     body_s = split_s + overlap_time_s(compute_s, memory_s, v["overlap_exponent"])
