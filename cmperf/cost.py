@@ -208,13 +208,27 @@ def op_cost(
     op: Op, cluster: Cluster, stream: Stream, first_of_kernel: bool = True, ideal: bool = False
 ) -> Cost:
     """The op's kernel priced on the rank: its family's formula at the device's parameters."""
-    params = cost_params(op, cluster, stream, first_of_kernel)
     return cost_from(
         op.family,
-        {name: p.value for name, p in params.items()},
+        cost_values(op, cluster, stream, first_of_kernel),
         ideal,
         hbm_share(op, cluster.device, stream),
     )
+
+
+def cost_values(
+    op: Op, cluster: Cluster, stream: Stream, first_of_kernel: bool = True
+) -> dict[str, Any]:
+    """The values of `cost_params` without their sources (what every estimate evaluates)."""
+    family = families()[op.family]
+    values = {
+        name: i.value for name, i in family.inputs(op.shape, facts_for(op, cluster, stream)).items()
+    }
+    for name, (value, _) in kernel_params(cluster.device, family.name, op.variant).items():
+        values[name] = value
+    if not first_of_kernel and FIXED in values:
+        values[FIXED] = 0.0
+    return values
 
 
 def hbm_share(op: Op, device: Device, stream: Stream) -> float:

@@ -396,3 +396,14 @@ def test_shipped_h200_overlay_meets_the_bounds_on_every_file() -> None:
             assert s["p90_abs_pct_error"] <= p90, (key, s)
             seen.add(key)
     assert seen == set(H200_BOUNDS)
+
+
+def test_a_calibration_for_another_device_is_refused(
+    small_calibration: Path, tmp_path: Path
+) -> None:
+    overlay = tmp_path / "h200.yaml"
+    out = run("calibrate", str(small_calibration), "--hardware", "h200-sxm", "-o", str(overlay))
+    assert out.exit_code == 0, out.output
+    out = run("--calibration", str(overlay), "estimate", DECODE, "--no-ops")
+    assert out.exit_code == 2
+    assert "calibrates 'h200-sxm'" in out.stderr and "'ascend-910c'" in out.stderr

@@ -154,7 +154,7 @@ def _load_device(path: Path, edits: dict[str, Any] | None = None, origin: str = 
 
 def _load_cluster(path: Path, edits: dict[str, Any] | None = None, origin: str = "") -> Cluster:
     edits = edits or {}
-    key = ("cluster", *_edited_key(path, edits))
+    key = ("cluster", *_edited_key(path, edits), calibration.active())
     if key not in _CACHE:
         data, label = _document(path, edits, origin)
         r = Reader(data, label)
@@ -318,7 +318,12 @@ def load_hardware(name: str) -> tuple[Device, Cluster | None]:
         raise SpecError(str(path), "kind", f"expected kind device or cluster, got {kind!r}")
     device = _load_device(path)
     for candidate in available("hardware", spec_kind="cluster"):
-        cluster = _load_cluster(resolve("hardware", candidate, spec_kind="cluster"))
-        if cluster.device.file == device.file:
+        cluster_path = resolve("hardware", candidate, spec_kind="cluster")
+        # Only a cluster that names this device is loaded (others may be of other devices).
+        names = re.search(r"^device:\s*(\S+)", cluster_path.read_text(encoding="utf-8"), re.M)
+        if names is None or Path(names.group(1)).stem != path.stem:
+            continue
+        cluster = _load_cluster(cluster_path)
+        if Path(cluster.device.file).resolve() == path.resolve():
             return device, cluster
     return device, None

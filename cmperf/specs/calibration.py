@@ -79,7 +79,11 @@ def apply(
         device, block = read_overlay(path)
         if device != name:
             if path in overlays:
-                continue  # --calibration for another device: leave this one alone
+                raise SpecError(
+                    "--calibration",
+                    str(path),
+                    f"calibrates {device!r}, but this run's device is {name!r}",
+                )
             raise SpecError(label, "include", f"{path} calibrates {device!r}, not {name!r}")
         for family, variants in block.items():
             target = kernels.setdefault(family, {})
