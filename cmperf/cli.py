@@ -74,6 +74,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -97,6 +98,8 @@ def _main(
         overlays.use(list(calibration or ()))  # each invocation states its own overlays
     except CmperfError as exc:
         _fail(exc)
+    # In-process callers (tests, notebooks) must not inherit this run's overlays.
+    ctx.call_on_close(lambda: overlays.use([]))
 
 
 def _console():

@@ -92,7 +92,15 @@ def facts_for(op: Op, cluster: Cluster, stream: Stream) -> Facts:
     in whole cores), the peak in the op's number format, HBM, and the link tier it crosses."""
     device = cluster.device
     if op.comm is not None:
-        return link_facts(cluster, cluster.tier_for(op.comm.group_ranks))
+        # An exchange runs on the cores its stream owns (DeepEP on SMs, FusedDispatch on AI
+        # Vector cores); a communication-only stream that claims none drives DMA engines, and
+        # 0 leaves the kernel's own launch configuration.
+        engine = device.engine_for("vector")
+        claims = dict(stream.shares)
+        only_comm = set(stream.paths) <= {"comm"}
+        share = claims.get(engine.name, 0.0) if claims or only_comm else 1.0
+        cores = math.floor(engine.cores * share + 1e-9)
+        return link_facts(cluster, cluster.tier_for(op.comm.group_ranks), cores)
     engine, share = core_share(op, device, stream)
     peak = engine.peak(op.engine.value, op.dtype)
     if peak is None:
@@ -107,14 +115,15 @@ def facts_for(op: Op, cluster: Cluster, stream: Stream) -> Facts:
     return Facts(device.name, engine.name, cores, engine.cores, peak, hbm)
 
 
-def link_facts(cluster: Cluster, tier: Tier) -> Facts:
-    """What an exchange kernel crossing `tier` of the cluster is given."""
+def link_facts(cluster: Cluster, tier: Tier, cores: int = 0) -> Facts:
+    """What an exchange kernel crossing `tier` of the cluster is given (and the compute cores
+    it runs on, where its stream owns some)."""
     device = cluster.device
     return Facts(
         device.name,
         "link",
-        0,
-        0,
+        cores,
+        device.engine_for("vector").cores,
         0.0,
         device.hbm_bandwidth_bytes_per_s,
         tier.bandwidth_bytes_per_s,

@@ -407,3 +407,16 @@ def test_a_calibration_for_another_device_is_refused(
     out = run("--calibration", str(overlay), "estimate", DECODE, "--no-ops")
     assert out.exit_code == 2
     assert "calibrates 'h200-sxm'" in out.stderr and "'ascend-910c'" in out.stderr
+
+
+def test_an_exchange_runs_on_the_cores_its_stream_owns() -> None:
+    from cmperf import api
+    from cmperf.cost import cost_params
+
+    e = api.estimate(DECODE)
+    r = next(r for r in e.decode.ops if r.name == "decode.moe.dispatch")
+    assert cost_params(r.op, e.scenario.cluster, r.stream_spec)["SMs"].value == 16  # of 48 AIV
+    whole = api.estimate(DECODE, ("decode.microbatches=1",))
+    r = next(r for r in whole.decode.ops if r.name == "decode.moe.dispatch")
+    # One stream owns every core: the exchange is given all 48.
+    assert cost_params(r.op, whole.scenario.cluster, r.stream_spec)["SMs"].value == 48

@@ -232,7 +232,13 @@ class _Exchange(Family):
                 "ranks",
                 "expected distinct remote ranks reached",
             ),
-            "SMs": Input(shape.get("sms", DEFAULT_NORMAL_SMS), "SMs", "SMs the kernel runs on"),
+            # A stream that owns cores gives the exchange those (its share of the pool the
+            # compute kernels use); otherwise the kernel's own launch configuration.
+            "SMs": Input(
+                facts.cores or shape.get("sms", DEFAULT_NORMAL_SMS),
+                "SMs",
+                "cores the kernel runs on",
+            ),
             "BW": Input(facts.link_bytes_per_s, "B/s", f"{facts.link} bandwidth per direction"),
             "L": Input(facts.link_latency_s, "s", f"{facts.link} latency"),
         }
