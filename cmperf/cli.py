@@ -110,8 +110,11 @@ def _console():
 
 
 def _fail(exc: Exception) -> None:
+    """One line on stderr and the failure's exit status; --debug adds the traceback first."""
     if _State.debug:
-        raise exc
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
     code = exc.exit_code if isinstance(exc, CmperfError) else 2
     kind = "infeasible" if code == 1 else "error"
     typer.echo(f"cmperf: {kind}: {_one_line(str(exc))}", err=True)
@@ -640,7 +643,9 @@ def main() -> None:
         sys.exit(1)
     except Exception as exc:  # anything else is a bug in cmperf
         if _State.debug:
-            raise
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
         name = type(exc).__name__
         sys.stderr.write(
             f"cmperf: internal error: {name}: {_one_line(str(exc))} (a bug in cmperf; "

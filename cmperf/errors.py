@@ -15,7 +15,16 @@ class SpecError(CmperfError):
     def __init__(self, file: str, path: str, message: str) -> None:
         self.file, self.path, self.message = file, path, message
         where = f"{file}: {path}: " if path else f"{file}: "
-        super().__init__(where + message)
+        super().__init__(_capped(where + message))
+
+
+MAX_MESSAGE = 2000  # a last guard: values in messages are already cut to about 100 characters
+
+
+def _capped(text: str) -> str:
+    if len(text) <= MAX_MESSAGE:
+        return text
+    return text[: MAX_MESSAGE - 25] + " ... (message cut short)"
 
 
 class InfeasibleError(CmperfError):

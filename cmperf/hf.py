@@ -78,6 +78,11 @@ def read_hf_config(path: Path) -> ModelSpec:
         "hidden": hidden,
         "vocab": c.int("vocab_size"),
         "layers": layers,
+        "context_length": (
+            c.int("max_position_embeddings")
+            if data.get("max_position_embeddings") is not None
+            else None
+        ),
     }
     if family == "deepseek":
         q_lora = data.get("q_lora_rank")
@@ -107,6 +112,13 @@ def read_hf_config(path: Path) -> ModelSpec:
             mtp_modules=c.int("num_nextn_predict_layers", 0),
         )
     kv_heads = c.int("num_key_value_heads", heads)
+    if kv_heads == 0 or heads % kv_heads:
+        raise SpecError(
+            file,
+            "num_key_value_heads",
+            f"{kv_heads} key/value heads do not divide the {heads} attention heads "
+            "(num_attention_heads)",
+        )
     head_dim = c.int("head_dim") if data.get("head_dim") is not None else hidden // heads
     attention = GQA(heads=heads, kv_heads=kv_heads, head_dim=head_dim)
     if family == "dense":

@@ -191,7 +191,7 @@ def scenario_schema() -> dict[str, Any]:
             "decode": _object(
                 {
                     **phase_common,
-                    "batch_per_device": _number(0.0, 1e6, low_open=True),
+                    "batch_per_device": _int(1, 1_000_000, "sequences per device (whole)"),
                     "kv_len": _int(1, description="KV cache length per sequence, tokens"),
                     "mtp": {"$ref": "#/$defs/mtp"},
                 },

@@ -28,7 +28,7 @@ from .units import Dimension
 
 OBJECTIVES = ("throughput_per_device", "throughput_per_instance", "tokens_per_tflops")
 PLACEMENTS = ("local_shared", "dedicated_shared")
-COARSE_POINTS = 24  # batch grid for the frontier and the continuous relaxation
+COARSE_POINTS = 24  # batch grid for the frontier and the continuous relaxation (at most)
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,8 @@ def read_sweep(s: Scenario, overrides: dict[str, Any]) -> SweepSpec:
     batch_min = b.number("min", 1.0, low=0.0, high=1e9, low_open=True)
     batch_max = b.number("max", 512.0 if phase == "decode" else 65536.0, low=batch_min, high=1e9)
     b.done(["min", "max"])
+    if math.ceil(batch_min) > math.floor(batch_max):
+        raise b.error("max", f"the range [{batch_min:g}, {batch_max:g}] holds no whole batch")
     mtp = r.sub("mtp", {})
     drafts = _ints(mtp, "draft_tokens", getattr(base, "mtp_draft_tokens", 0))
     acceptance_raw = mtp.raw("acceptance", list(getattr(base, "mtp_acceptance", ())) or [0.0])
@@ -304,6 +306,16 @@ def _objective(s: Scenario, spec: SweepSpec, result: PhaseResult, devices: int) 
     return throughput
 
 
+def batch_grid(low: float, high: float) -> Any:
+    """The coarse batch grid: COARSE_POINTS geometric steps over [low, high], rounded to whole
+    batches (sequences or tokens), without repeats; its ends are the range's whole ends."""
+    import numpy as np
+
+    lo, hi = math.ceil(low), math.floor(high)
+    points = np.round(np.geomspace(lo, hi, COARSE_POINTS))
+    return np.unique(np.clip(points, lo, hi))
+
+
 # How far below the largest batch that meets the SLO the best one is looked for (integers).
 BATCH_LOOKBACK = 4096
 
@@ -355,13 +367,13 @@ def _candidate_points(
 
     try:
         s = as_scenario(base, candidate.sets)
-        grid = np.geomspace(spec.batch_min, spec.batch_max, COARSE_POINTS)
+        grid = batch_grid(spec.batch_min, spec.batch_max)
         phase_result, latency, memory = _evaluate(s, spec, grid)
     except (SpecError, InfeasibleError) as exc:  # placement, or a format the engine lacks
-        result.infeasible["placement"] += COARSE_POINTS
+        result.infeasible["placement"] += len(batch_grid(spec.batch_min, spec.batch_max))
         result.reasons.setdefault("placement", str(exc))
         return [], None
-    result.evaluated += COARSE_POINTS
+    result.evaluated += len(grid)
     devices = candidate.labels["devices"]
     slo = spec.slo_s
     over_memory = memory > 1.0
@@ -394,8 +406,11 @@ def _candidate_points(
         if not over
     ]
     # Memory grows affinely with the batch: the largest batch that fits.
-    slope = (memory[-1] - memory[0]) / (grid[-1] - grid[0])
-    fits = spec.batch_max if slope <= 0 else grid[0] + (1.0 - memory[0]) / slope
+    if len(grid) == 1:  # a one-batch range: it fits or it does not
+        fits = spec.batch_max if memory[0] <= 1.0 else 0.0
+    else:
+        slope = (memory[-1] - memory[0]) / (grid[-1] - grid[0])
+        fits = spec.batch_max if slope <= 0 else grid[0] + (1.0 - memory[0]) / slope
     best_batch = largest_feasible_batch(
         lambda b: _evaluate(s, spec, b)[1],
         slo,
@@ -449,13 +464,14 @@ def sweep(
     spec = read_sweep(
         base, {"tpot_slo": tpot_slo_s, "ttft_slo": ttft_slo_s, "objective": objective, "top": top}
     )
+    _refuse_other_phase_slo(base, spec.phase, tpot_slo_s, ttft_slo_s)
     result = SweepResult(spec, base, [], [])
     grid_points: list[Point] = []
     best: list[Point] = []
     combos = list(candidates(base, spec))
     for i, candidate in enumerate(combos):
         if isinstance(candidate, str):
-            result.infeasible["placement"] += COARSE_POINTS
+            result.infeasible["placement"] += len(batch_grid(spec.batch_min, spec.batch_max))
             result.reasons.setdefault("placement", candidate)
         else:
             points, winner = _candidate_points(base, spec, candidate, result)
@@ -467,6 +483,25 @@ def sweep(
     result.ranked = sorted(best, key=lambda p: (-p.objective, p.latency_s))
     result.frontier = pareto_frontier(grid_points + best)
     return result
+
+
+def _refuse_other_phase_slo(
+    s: Scenario, phase: str, tpot_slo_s: float | None, ttft_slo_s: float | None
+) -> None:
+    """An SLO given for the phase the sweep does not search would be silently ignored."""
+    given = ttft_slo_s if phase == "decode" else tpot_slo_s
+    if given is None:
+        return
+    wrong, right = (
+        ("--ttft-slo", "--tpot-slo") if phase == "decode" else ("--tpot-slo", "--ttft-slo")
+    )
+    other = "prefill" if phase == "decode" else "decode"
+    raise SpecError(
+        wrong,
+        "",
+        f"the sweep of {s.name} searches its {phase} phase, which only {right} bounds; "
+        f"{wrong} applies to a {other} sweep (sweep.phase: {other})",
+    )
 
 
 def require_best(result: SweepResult) -> Point:

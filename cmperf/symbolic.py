@@ -279,6 +279,11 @@ def solve(s: Scenario, question: str, tpot_slo_s: float | None = None) -> Soluti
     if question == "attention-bound-batch":
         return _attention_bound(s, d, ranks, b)
     if question == "ub-bandwidth":
+        if s.model.moe is None:
+            raise CmperfError(
+                "--solve ub-bandwidth balances expert dispatch and combine against the experts; "
+                f"model {s.model.name} is dense: it has no experts"
+            )
         return _ub_bandwidth(s, d, ranks)
     if tpot_slo_s is None:
         raise CmperfError("--solve max-batch needs --tpot-slo")

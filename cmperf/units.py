@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from enum import StrEnum
 
 
@@ -56,6 +57,36 @@ EXAMPLES = {
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s\d].*?)\s*$")
 
 
+# The physically sane range of each dimension (SI units) for a quantity in a spec: one outside it
+# is a typo or a slip of prefix, refused (by `check_range`, which spec readers call) rather than
+# carried into "0 tokens/s". Zero passes: whether a key may be zero is the key's own rule.
+RANGES = {
+    Dimension.TIME: (1e-15, 86400.0),  # 1 fs (fitted per-element costs are ps) .. 1 day
+    Dimension.BYTES: (1.0, 1e18),  # 1 B .. 1 EB
+    Dimension.BANDWIDTH: (1e3, 1e18),  # 1 kB/s .. 1 EB/s
+    Dimension.FLOP_RATE: (1e6, 1e21),  # 1 MFLOP/s .. 1 ZFLOP/s
+    Dimension.FLOP: (1.0, 1e30),  # 1 FLOP .. 1e30 FLOP
+}
+_RANGE_TEXT = {
+    Dimension.TIME: "1 fs to 1 day",
+    Dimension.BYTES: "1 B to 1 EB",
+    Dimension.BANDWIDTH: "1 kB/s to 1 EB/s",
+    Dimension.FLOP_RATE: "1 MFLOP/s to 1e21 FLOP/s",
+    Dimension.FLOP: "1 FLOP to 1e30 FLOP",
+}
+SHOWN_CHARS = 100
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple = 3, 6, 6, 6
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = SHOWN_CHARS, SHOWN_CHARS, 40
+
+
+def shown(value: object) -> str:
+    """A user's value as an error message quotes it: its repr, cut to about 100 characters
+    (without ever building the whole repr of a huge or deeply shared structure)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
 class UnitError(ValueError):
     """A quantity string that does not parse as the expected dimension."""
 
@@ -68,20 +99,33 @@ def parse_quantity(value: object, dimension: Dimension | str) -> float:
     dim = Dimension(dimension)
     expected = f'expected a {dim.value.replace("_", " ")} like "{EXAMPLES[dim]}"'
     if isinstance(value, bool) or not isinstance(value, str):
-        raise UnitError(f"{expected}, got {value!r}")
+        raise UnitError(f"{expected}, got {shown(value)}")
     match = _QUANTITY.match(value.replace("_", "").replace(",", ""))
     if match is None:
-        raise UnitError(f"{expected}, got {value!r}")
+        raise UnitError(f"{expected}, got {shown(value)}")
     number, unit = float(match.group(1)), match.group(2)
     scale = UNITS[dim].get(unit)
     if scale is None:
         known = ", ".join(
             sorted({u for u in UNITS[dim] if "i" not in u or dim == Dimension.TIME})[:12]
         )
-        raise UnitError(f"{expected}, got {value!r} (unknown unit {unit!r}; known: {known}, ...)")
+        unknown = f"unknown unit {shown(unit)}; known: {known}, ..."
+        raise UnitError(f"{expected}, got {shown(value)} ({unknown})")
     result = number * scale
     if not math.isfinite(result):
-        raise UnitError(f"{expected}, got {value!r} (not finite)")
+        raise UnitError(f"{expected}, got {shown(value)} (not finite)")
+    return result
+
+
+def check_range(result: float, dimension: Dimension | str, value: object) -> float:
+    """`result` (parsed from `value`) if it lies in its dimension's sane range, else UnitError."""
+    dim = Dimension(dimension)
+    low, high = RANGES[dim]
+    if result != 0 and not low <= abs(result) <= high:
+        name = dim.value.replace("_", " ")
+        raise UnitError(
+            f"{shown(value)} is outside the accepted {name} range of {_RANGE_TEXT[dim]}"
+        )
     return result
 
 

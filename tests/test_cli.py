@@ -530,11 +530,12 @@ def test_infeasible_in_json_mode_prints_no_json() -> None:
 
 
 def test_debug_shows_the_exception() -> None:
+    """--debug adds the traceback on stderr and keeps the exit status (2: bad input)."""
     result = invoke("--debug", "estimate", DECODE, "--set", "decode.ep=7")
-    assert result.exit_code != 0
-    assert result.exception is not None
-    assert not isinstance(result.exception, SystemExit)
-    assert "does not divide" in str(result.exception)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" in result.stderr and "SpecError" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("cmperf: error: ")
+    assert "does not divide" in result.stderr.splitlines()[-1]
 
 
 def test_debug_does_not_stick() -> None:

@@ -35,11 +35,18 @@ def test_a_bug_is_one_line_with_status_3(
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_debug_shows_the_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_debug_shows_the_bug(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--debug adds the traceback and keeps the status: still 3 for a bug."""
     monkeypatch.setattr(cli, "app", _crash)
     monkeypatch.setattr(cli._State, "debug", True)
-    with pytest.raises(RuntimeError, match="boom"):
+    with pytest.raises(SystemExit) as info:
         cli.main()
+    assert info.value.code == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: boom" in err
+    assert err.splitlines()[-1].startswith("cmperf: internal error: RuntimeError: boom")
 
 
 def test_error_messages_are_one_line() -> None:

@@ -446,13 +446,15 @@ def test_best_reproduces_through_estimate(record_15ms: dict[str, Any]) -> None:
 def test_frontier_points_reproduce_through_estimate(record_15ms: dict[str, Any]) -> None:
     frontier = record_15ms["frontier"]
     fractional = [p for p in frontier if not float(p["batch_per_device"]).is_integer()]
-    assert fractional, "the coarse grid has non-integer batches"
-    for p in (fractional[0], frontier[len(frontier) // 2], frontier[-1]):
+    assert not fractional, "batches are whole sequences, on the coarse grid too"
+    for p in (frontier[0], frontier[len(frontier) // 2], frontier[-1]):
         decode = estimate_decode_json(SLO_SCENARIO, p["set"])
         assert decode["batch_per_device"] == p["batch_per_device"]
-        assert decode["tpot_s"] == p["tpot_s"]
-        assert (
-            decode["throughput_tokens_per_s_per_device"] == p["throughput_tokens_per_s_per_device"]
+        # The grid is one array of batches: numpy's vector loops may round the last bit
+        # differently from the one-batch evaluation of `estimate`.
+        assert decode["tpot_s"] == pytest.approx(p["tpot_s"], rel=1e-12)
+        assert decode["throughput_tokens_per_s_per_device"] == pytest.approx(
+            p["throughput_tokens_per_s_per_device"], rel=1e-12
         )
 
 

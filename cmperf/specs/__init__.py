@@ -9,14 +9,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import SpecError
+from ..units import shown
 from . import calibration
 from .edits import REFERENCE_KEYS, merge, promote, split_reference
 from .hardware import Cluster, Device, read_cluster, read_device
 from .model import ModelSpec, read_model
-from .reader import YAML_LOADER, Reader, did_you_mean, load_yaml
+from .reader import Reader, did_you_mean, load_yaml, parse_yaml
 from .scenario import Scenario, read_decode, read_prefill, read_quantization
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -77,7 +76,7 @@ def resolve(kind: str, name: str, near: Path | None = None, spec_kind: str | Non
         for candidate in candidates:
             if candidate.is_file():
                 return candidate
-        raise LookupError(f"file not found: {name}")
+        raise LookupError(_not_a_file(name, candidates))
     names = available(kind, near, spec_kind)
     listed = f"available: {', '.join(names) or 'none'}"
     for d in _search_dirs(kind, near):
@@ -90,6 +89,15 @@ def resolve(kind: str, name: str, near: Path | None = None, spec_kind: str | Non
                 f"{name!r} is a spec of kind {found}, expected kind {spec_kind}; " + listed
             )
     raise LookupError(f"unknown {kind} {name!r}{did_you_mean(name, names)}; {listed}")
+
+
+def _not_a_file(name: str, candidates: list[Path]) -> str:
+    for candidate in candidates:
+        if candidate.is_dir():
+            return f"a folder, not a spec file: {name}"
+        if candidate.exists():
+            return f"not a regular file (a device or a pipe?): {name}"
+    return f"file not found: {name}"
 
 
 _CACHE: dict[tuple, Any] = {}
@@ -196,13 +204,17 @@ def parse_override(text: str) -> tuple[str, Any]:
     """`decode.batch_per_device=8` -> ("decode.batch_per_device", 8); values are YAML scalars."""
     key, sep, value = text.partition("=")
     key = key.strip()
+    form = "expected dotted.key=value, e.g. decode.batch_per_device=8"
     if not sep or not key or any(not part for part in key.split(".")):
-        raise SpecError("--set", text, "expected dotted.key=value, e.g. decode.batch_per_device=8")
+        raise SpecError("--set", text if len(text) <= 100 else text[:97] + "...", form)
+    if not value.strip():
+        return key, None  # `key=` resets the key to its default
     try:
-        parsed = yaml.load(value, Loader=YAML_LOADER) if value.strip() else None
-    except yaml.YAMLError:
-        parsed = value
-    return key, parsed
+        return key, parse_yaml(value, "--set")
+    except SpecError as exc:
+        if exc.message.startswith("malformed"):
+            return key, value  # not YAML: the text itself
+        raise SpecError("--set", key, exc.message) from None
 
 
 def apply_overrides(data: Any, overrides: list[str] | tuple[str, ...], file: str) -> Any:
@@ -298,7 +310,7 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
 def _flag(r: Reader, key: str) -> bool:
     value = r.raw(key, False)
     if not isinstance(value, bool):
-        raise r.error(key, f"expected true or false, got {value!r}")
+        raise r.error(key, f"expected true or false, got {shown(value)}")
     return value
 
 

@@ -78,6 +78,7 @@ class ModelSpec:
     attention: MLA | GQA
     moe: MoE | None
     mtp_modules: int
+    context_length: int | None = None  # longest sequence (prompt + output) it takes; None: unknown
 
     @property
     def moe_layers(self) -> int:
@@ -153,4 +154,10 @@ def read_model(r: Reader, name: str) -> ModelSpec:
         attention=attention,
         moe=moe,
         mtp_modules=mtp,
+        context_length=_optional_integer(r, "context_length"),
     )
+
+
+def _optional_integer(r: Reader, key: str) -> int | None:
+    """A whole number where the key is given, None where it is absent or null."""
+    return r.integer(key) if r.raw(key, None) is not None else None

@@ -239,10 +239,16 @@ def read_decode(r: Reader, cluster: Cluster, model: ModelSpec) -> Decode:
         acceptance = tuple(_probability(mtp, a) for a in acceptance_raw[:drafts])
         per_depth = True
     else:
+        if drafts > 1:
+            raise mtp.error(
+                "acceptance",
+                f"{drafts} draft tokens need {drafts} per-depth acceptances (a list, one per "
+                f"depth), got one number {acceptance_raw!r}",
+            )
         acceptance = (mtp.number("acceptance", 0.0, high=1.0),) * drafts
         per_depth = False
     mtp.done(["draft_tokens", "acceptance"])
-    batch = r.number("batch_per_device", low=0.0, high=1e6, low_open=True)
+    batch = _whole_batch(r)
     decode = Decode(
         name="decode",
         devices=devices,
@@ -251,13 +257,35 @@ def read_decode(r: Reader, cluster: Cluster, model: ModelSpec) -> Decode:
         tp=_tp(r, model, ranks),
         streams=_streams(r, cluster, microbatches),
         batch_per_device=batch,
-        kv_len=r.integer("kv_len"),
+        kv_len=_sequence_length(r, "kv_len", model),
         mtp_draft_tokens=drafts,
         mtp_acceptance=acceptance,
         mtp_acceptance_per_depth=per_depth,
     )
     r.done()
     return decode
+
+
+def _whole_batch(r: Reader) -> float:
+    """Sequences per device: a batch is whole sequences (kept a float for the array maths)."""
+    value = r.raw("batch_per_device")
+    if isinstance(value, float):
+        raise r.error(
+            "batch_per_device",
+            f"a batch is whole sequences: expected a whole number, got {value!r}",
+        )
+    return float(r.integer("batch_per_device", high=1_000_000))
+
+
+def _sequence_length(r: Reader, key: str, model: ModelSpec) -> int:
+    """A token length, at most the model's context length where the model states one."""
+    length = r.integer(key)
+    context = model.context_length
+    if context is not None and length > context:
+        raise r.error(
+            key, f"{length} tokens exceed the context length of {model.name} ({context} tokens)"
+        )
+    return length
 
 
 def _probability(r: Reader, value: object) -> float:
@@ -288,7 +316,7 @@ def read_prefill(r: Reader, cluster: Cluster, model: ModelSpec) -> Prefill:
         tp=prefill_tp,
         streams=_streams(r, cluster, microbatches),
         tokens_per_device=r.number("tokens_per_device", low=0.0, high=1e9, low_open=True),
-        input_len=r.integer("input_len"),
+        input_len=_sequence_length(r, "input_len", model),
         attention_tp=tp,
     )
     r.done()
