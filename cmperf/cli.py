@@ -577,7 +577,14 @@ def kernel(
         typer.Option("--csv", help="Predict every row of a calibration-format CSV instead."),
     ] = None,
     rows: Annotated[bool, typer.Option("--rows", help="With --csv: show every row.")] = False,
-    ideal: IdealOption = False,
+    ideal: Annotated[
+        bool,
+        typer.Option(
+            "--ideal",
+            help="Speed of light: the kernel at peak, no fixed costs, no partial waves, "
+            "perfect overlap.",
+        ),
+    ] = False,
     format_: FormatOption = Format.TABLE,
 ) -> None:
     """One kernel's predicted time from its shape, e.g.
