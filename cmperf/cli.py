@@ -172,6 +172,15 @@ def estimate(
         ),
     ] = True,
     ideal: IdealOption = False,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the result to FILE instead of stdout, only if the estimate succeeds "
+            "(a baseline for cmperf check: -f json --no-ops -o FILE.json).",
+        ),
+    ] = None,
 ) -> None:
     """Estimate prefill and/or decode performance of a scenario.
 
@@ -182,6 +191,9 @@ def estimate(
         result = api.estimate(scenario, _sets(set_, ideal))
     except CmperfError as exc:
         _fail(exc)
+        return
+    if output is not None:
+        _write_to(output, lambda: estimate(scenario, set_, format_, ops, ideal, None))
         return
 
     def record() -> dict:
@@ -236,6 +248,20 @@ def validate(
         raise typer.Exit(1)
 
 
+def _write_to(path: Path, run: Callable[[], None]) -> None:
+    """What `run` writes to stdout, written to `path` once it has all been produced."""
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        run()
+    try:
+        path.write_text(buffer.getvalue(), encoding="utf-8")
+    except OSError as exc:
+        _fail(CmperfError(f"--output: cannot write {path}: {exc.strerror}"))
+
+
 def _seconds(value: str | None, option: str) -> float | None:
     if value is None:
         return None
@@ -285,7 +311,7 @@ def sweep(
         Path | None,
         typer.Option(
             help="Draw the frontier, the ranked points and the SLO to FILE.png or FILE.svg "
-            "(needs the plot extra: pip install 'cmperf[plot]')."
+            "(needs the plot extra: pip install 'cmperf\\[plot]')."
         ),
     ] = None,
     ideal: IdealOption = False,
@@ -374,7 +400,10 @@ def explain(
     timeline: Annotated[
         bool, typer.Option("--timeline", help="Draw one layer's schedule (streams, microbatches).")
     ] = False,
-    layer: Annotated[str, typer.Option(help="Layer kind for --timeline.")] = "moe",
+    layer: Annotated[
+        str | None,
+        typer.Option(help="Layer kind for --timeline (default: moe, or the first layer)."),
+    ] = None,
     phase: Annotated[str | None, typer.Option(help="decode or prefill (default: all).")] = None,
     plot: Annotated[
         Path | None,
@@ -427,7 +456,9 @@ def explain(
         _fail(exc)
 
 
-def _timeline(result, layer: str, phase: str | None, plot: Path | None, format_: Format) -> None:
+def _timeline(
+    result, layer: str | None, phase: str | None, plot: Path | None, format_: Format
+) -> None:
     from . import report
     from .schedule import steady_layer
 
@@ -440,6 +471,8 @@ def _timeline(result, layer: str, phase: str | None, plot: Path | None, format_:
         raise CmperfError(f"--plot: expected a .png, .svg or .pdf file name, got {plot}")
     records = []
     for p in phases:
+        if layer is None:
+            layer = "moe" if "moe" in p.chains else next(iter(p.chains))
         if layer not in p.chains:
             raise CmperfError(
                 f"--layer {layer}: the {p.phase} phase has layers {', '.join(p.chains)}"

@@ -156,3 +156,58 @@ def test_prefill_sweep_refuses_a_tpot_slo() -> None:
 def test_ub_bandwidth_of_a_dense_model_is_a_clear_error() -> None:
     result = invoke("explain", LLAMA, "--solve", "ub-bandwidth")
     assert_error(result, "ub-bandwidth", "llama-3.1-405b is dense", "no experts")
+
+
+# --- friction: copy and paste, help text, output files, dense timelines ----------------------
+
+
+def test_sweep_reproduce_line_survives_copy_and_paste() -> None:
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from cmperf.cli import app
+
+    out = CliRunner().invoke(app, ["sweep", "cloudmatrix384-decode-slo", "--tpot-slo", "15ms"])
+    assert out.exit_code == 0, out.output
+    line = next(x for x in out.stdout.splitlines() if x.startswith("reproduce the best: "))
+    argv = shlex.split(line.removeprefix("reproduce the best: "))
+    assert argv[:2] == ["cmperf", "estimate"]
+    assert "decode.mtp.acceptance=[0.7]" in argv  # quoted in the line, whole after splitting
+    assert any(a.startswith("decode.batch_per_device=") for a in argv)
+    again = CliRunner().invoke(app, [*argv[1:], "--format", "json", "--no-ops"])
+    assert again.exit_code == 0, again.output
+
+
+def test_sweep_help_names_the_plot_extra() -> None:
+    from typer.testing import CliRunner
+
+    from cmperf.cli import app
+
+    out = CliRunner().invoke(app, ["sweep", "--help"], terminal_width=200)
+    assert "cmperf[plot]" in out.stdout
+
+
+def test_estimate_output_file_is_written_only_on_success(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from cmperf.cli import app
+
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    runner = CliRunner()
+    ok = runner.invoke(app, ["estimate", "cloudmatrix384-decode", "-f", "json", "-o", str(good)])
+    assert ok.exit_code == 0 and ok.stdout == ""
+    assert json.loads(good.read_text())["schema"] == "cmperf.estimate/1"
+    args = ["estimate", "cloudmatrix384-decode", "--set", "decode.batch_per_device=4096"]
+    failed = runner.invoke(app, [*args, "-f", "json", "-o", str(bad)])
+    assert failed.exit_code == 1 and not bad.exists()
+
+
+def test_timeline_of_a_dense_model_uses_its_layer() -> None:
+    from typer.testing import CliRunner
+
+    from cmperf.cli import app
+
+    out = CliRunner().invoke(app, ["explain", "llama-3.1-405b-cloudmatrix384", "--timeline"])
+    assert out.exit_code == 0, out.output
+    assert "dense layer" in out.stdout

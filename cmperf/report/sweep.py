@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from .. import __version__
@@ -143,9 +144,9 @@ def _sweep_views(result: Any) -> dict[str, Any]:
     if result.best is not None:
         footer.append(
             "reproduce the best: cmperf estimate "
-            + s.name
+            + shlex.quote(s.name)
             + " "
-            + " ".join(f"--set {x}" for x in result.best.sets if x)
+            + " ".join(f"--set {shlex.quote(x)}" for x in result.best.sets if x)
         )
     return {
         "name": s.name,
@@ -186,7 +187,8 @@ def render_sweep(result: Any, console: Any) -> None:
         )
         console.print(table)
     for line in views["footer"]:
-        console.print(line, markup=False)
+        # Never wrapped: the reproduce line must survive copy and paste whole.
+        console.print(line, markup=False, soft_wrap=True)
 
 
 def sweep_markdown(result: Any) -> str:
