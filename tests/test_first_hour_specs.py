@@ -211,3 +211,15 @@ def test_timeline_of_a_dense_model_uses_its_layer() -> None:
     out = CliRunner().invoke(app, ["explain", "llama-3.1-405b-cloudmatrix384", "--timeline"])
     assert out.exit_code == 0, out.output
     assert "dense layer" in out.stdout
+
+
+def test_mtp_head_ops_have_a_share_of_the_mtp_pass() -> None:
+    from typer.testing import CliRunner
+
+    from cmperf.cli import app
+
+    out = CliRunner().invoke(app, ["estimate", "cloudmatrix384-decode", "-f", "markdown"])
+    assert out.exit_code == 0, out.output
+    row = next(line for line in out.stdout.splitlines() if "mtp_head.lm_head" in line)
+    share = row.rstrip(" |").rsplit("|", 1)[-1].strip()
+    assert share.endswith("%") and share != "0 %"
