@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InfeasibleError
-from .formulas import first, maximum
+from .formulas import largest_term, maximum
 from .kernels import Facts, families
 from .ops import Op
 from .specs.hardware import Cluster, Device, Engine, Tier
@@ -41,13 +41,9 @@ class Cost:
     @property
     def bound(self) -> str:
         """compute, memory, comm or overhead: the largest term (first element of an array)."""
-        terms = {
-            "compute": self.compute_s,
-            "memory": self.memory_s,
-            "comm": self.comm_s,
-            "overhead": self.overhead_s,
-        }
-        return max(terms, key=lambda k: first(terms[k]))
+        return largest_term(
+            compute=self.compute_s, memory=self.memory_s, comm=self.comm_s, overhead=self.overhead_s
+        )
 
     def __add__(self, other: Cost) -> Cost:
         return Cost(

@@ -76,6 +76,11 @@ def log(x: Any) -> Any:
     return np.log(x)
 
 
+def largest_term(**terms: Any) -> str:
+    """The name of the largest term (of the first element of arrays): what bounds a time."""
+    return max(terms, key=lambda k: first(terms[k]))
+
+
 def first(x: Any) -> float:
     """A float from a scalar, or the first element of an array (for labels such as `bound`)."""
     if isinstance(x, _SCALARS):

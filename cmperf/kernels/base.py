@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..formulas import first
+from ..formulas import largest_term
 
 
 @dataclass(frozen=True)
@@ -68,13 +68,9 @@ class KernelTime:
     @property
     def bound(self) -> str:
         """compute, memory, comm or overhead: the largest term (first element of an array)."""
-        terms = {
-            "compute": self.compute_s,
-            "memory": self.memory_s,
-            "comm": self.comm_s,
-            "overhead": self.overhead_s,
-        }
-        return max(terms, key=lambda k: first(terms[k]))
+        return largest_term(
+            compute=self.compute_s, memory=self.memory_s, comm=self.comm_s, overhead=self.overhead_s
+        )
 
 
 @dataclass(frozen=True)
