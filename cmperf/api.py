@@ -94,23 +94,24 @@ def _costed(
     """Each op priced on its stream. Consecutive ops of one fused kernel share its launch: only
     the first pays the kernel's fixed cost."""
     out = []
-    previous_kernel = ""
-    for op in ops:
+    for op, first in zip(ops, launches(ops), strict=True):
         stream = stream_of(op, streams)
-        first = not op.kernel or op.kernel != previous_kernel
-        previous_kernel = op.kernel
         out.append((op, op_cost(op, s.cluster, stream, first, s.ideal), stream))
     return out
+
+
+def launches(ops: list[Op]) -> list[bool]:
+    """For each op, whether it starts a kernel launch (False: fused into the previous op's)."""
+    return [not op.kernel or i == 0 or op.kernel != ops[i - 1].kernel for i, op in enumerate(ops)]
 
 
 def _results(
     s: Scenario, phase: str, layer: str, costed: list[tuple[Op, Cost, Stream]], runs: int
 ) -> list[OpResult]:
-    out, previous_kernel = [], ""
+    out = []
     device = s.cluster.device
-    for op, cost, stream in costed:
-        first = not op.kernel or op.kernel != previous_kernel
-        previous_kernel = op.kernel
+    firsts = launches([op for op, _, _ in costed])
+    for (op, cost, stream), first in zip(costed, firsts, strict=True):
         engine = "link" if op.comm is not None else device.engine_for(op.engine.value).name
         name = f"{phase}.{layer}.{op.name}"
         out.append(OpResult(name, layer, op, cost, stream.name, runs, stream, first, engine))

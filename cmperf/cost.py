@@ -212,33 +212,23 @@ def cost_from(family: str, v: Mapping[str, Any], ideal: bool = False, hbm_share:
 def op_cost(
     op: Op, cluster: Cluster, stream: Stream, first_of_kernel: bool = True, ideal: bool = False
 ) -> Cost:
-    """The op's kernel priced on the rank: its family's formula at the device's parameters."""
-    return cost_from(
-        op.family,
-        cost_values(op, cluster, stream, first_of_kernel),
-        ideal,
-        hbm_share(op, cluster.device, stream),
-    )
+    """The op's kernel priced on the rank: its family's formula at the device's parameters.
+
+    Its memory time is at the share of the HBM bandwidth its facts give it (the whole unless
+    bandwidth follows the stream's cores); `hbm_s` converts it to time at the full bandwidth."""
+    facts = facts_for(op, cluster, stream)
+    share = facts.hbm_bytes_per_s / cluster.device.hbm_bandwidth_bytes_per_s
+    return cost_from(op.family, cost_values(op, cluster, facts, first_of_kernel), ideal, share)
 
 
 def cost_values(
-    op: Op, cluster: Cluster, stream: Stream, first_of_kernel: bool = True
+    op: Op, cluster: Cluster, facts: Facts, first_of_kernel: bool = True
 ) -> dict[str, Any]:
     """The values of `cost_params` without their sources (what every estimate evaluates)."""
     family = families()[op.family]
-    values = {
-        name: i.value for name, i in family.inputs(op.shape, facts_for(op, cluster, stream)).items()
-    }
+    values = {name: i.value for name, i in family.inputs(op.shape, facts).items()}
     for name, (value, _) in kernel_params(cluster.device, family.name, op.variant).items():
         values[name] = value
     if not first_of_kernel and FIXED in values:
         values[FIXED] = 0.0
     return values
-
-
-def hbm_share(op: Op, device: Device, stream: Stream) -> float:
-    """Share of the HBM bandwidth the op's memory time was priced at (1 unless bandwidth
-    follows the stream's cores), to convert it to time at the full bandwidth."""
-    if op.comm is not None or not device.hbm_bandwidth_follows_cores.value:
-        return 1.0
-    return core_share(op, device, stream)[1]

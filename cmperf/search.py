@@ -359,18 +359,17 @@ def largest_feasible_batch(
 
 
 def _candidate_points(
-    base: Scenario, spec: SweepSpec, candidate: Candidate, result: SweepResult
+    base: Scenario, spec: SweepSpec, candidate: Candidate, result: SweepResult, grid: Any
 ) -> tuple[list[Point], Point | None]:
-    """Evaluate one candidate: its coarse grid within memory (for the frontier) and its best
-    batch under the SLO, or None."""
+    """Evaluate one candidate: its coarse `grid` of batches within memory (for the frontier)
+    and its best batch under the SLO, or None."""
     import numpy as np
 
     try:
         s = as_scenario(base, candidate.sets)
-        grid = batch_grid(spec.batch_min, spec.batch_max)
         phase_result, latency, memory = _evaluate(s, spec, grid)
     except (SpecError, InfeasibleError) as exc:  # placement, or a format the engine lacks
-        result.infeasible["placement"] += len(batch_grid(spec.batch_min, spec.batch_max))
+        result.infeasible["placement"] += len(grid)
         result.reasons.setdefault("placement", str(exc))
         return [], None
     result.evaluated += len(grid)
@@ -468,13 +467,14 @@ def sweep(
     result = SweepResult(spec, base, [], [])
     grid_points: list[Point] = []
     best: list[Point] = []
+    grid = batch_grid(spec.batch_min, spec.batch_max)  # the same for every candidate
     combos = list(candidates(base, spec))
     for i, candidate in enumerate(combos):
         if isinstance(candidate, str):
-            result.infeasible["placement"] += len(batch_grid(spec.batch_min, spec.batch_max))
+            result.infeasible["placement"] += len(grid)
             result.reasons.setdefault("placement", candidate)
         else:
-            points, winner = _candidate_points(base, spec, candidate, result)
+            points, winner = _candidate_points(base, spec, candidate, result, grid)
             grid_points += points
             if winner is not None:
                 best.append(winner)

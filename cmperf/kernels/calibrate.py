@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..specs.hardware import Cluster, Device
-from ..specs.kernel_params import kernel_param
+from ..specs.kernel_params import kernel_params
 from . import families
 from .base import CsvSource, Facts, Family
 from .data import Table, load_table, variant_of
@@ -43,7 +43,6 @@ class Calibration:
     folder: str
     seed: int
     holdout: float
-    link: str
     reports: list[FamilyReport]
 
     def overlay(self) -> dict[str, Any]:
@@ -201,7 +200,7 @@ def _check_formats(path: Path, table: Table, index: list[int], family: Family) -
 
 
 def device_params(device: Device, family: Family, variant: str) -> dict[str, float]:
-    return {p.name: kernel_param(device, family.name, variant, p.name)[0] for p in family.params}
+    return {name: value for name, (value, _) in kernel_params(device, family.name, variant).items()}
 
 
 def calibrate(
@@ -230,17 +229,11 @@ def calibrate(
             if holdout > 0:
                 held[rng.permutation(n)[: round(holdout * n)]] = True
             fit_group, hold_group = subset(group, ~held), subset(group, held)
-            start = {p.name: p.fit_start for p in group.family.params} | {
-                p.name: v
-                for p, v in zip(
-                    group.family.params,
-                    device_params(bare, group.family, group.variant).values(),
-                    strict=True,
-                )
-                if not p.fit
-            }
+            stated = device_params(bare, group.family, group.variant)
+            # Fitted parameters start where the family says; kernel facts stay as stated.
+            start = {p.name: p.fit_start if p.fit else stated[p.name] for p in group.family.params}
             params = fit([fit_group], start)
-            before = predict(fit_group, device_params(bare, group.family, group.variant))
+            before = predict(fit_group, stated)
             reports.append(
                 FamilyReport(
                     group.family.name,
@@ -256,8 +249,7 @@ def calibrate(
                     params,
                 )
             )
-    link = cluster.scale_up[0].name if cluster is not None else ""
-    return Calibration(hardware, device, str(folder), seed, holdout, link, reports)
+    return Calibration(hardware, device, str(folder), seed, holdout, reports)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from . import calibration
 from .edits import REFERENCE_KEYS, merge, promote, split_reference
 from .hardware import Cluster, Device, read_cluster, read_device
 from .model import ModelSpec, read_model
-from .reader import Reader, did_you_mean, load_yaml, parse_yaml
+from .reader import Reader, did_you_mean, load_yaml, not_a_file, parse_yaml
 from .scenario import Scenario, read_decode, read_prefill, read_quantization
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -93,10 +93,9 @@ def resolve(kind: str, name: str, near: Path | None = None, spec_kind: str | Non
 
 def _not_a_file(name: str, candidates: list[Path]) -> str:
     for candidate in candidates:
-        if candidate.is_dir():
-            return f"a folder, not a spec file: {name}"
-        if candidate.exists():
-            return f"not a regular file (a device or a pipe?): {name}"
+        problem = not_a_file(candidate)
+        if problem is not None:
+            return f"{problem}: {name}"
     return f"file not found: {name}"
 
 

@@ -144,11 +144,19 @@ def load_yaml(path: Path) -> Any:
     return parse_yaml(text, str(path))
 
 
-def _check_file(path: Path) -> None:
+def not_a_file(path: Path) -> str | None:
+    """What a path given as a file is instead (a folder, a device), or None."""
     if path.is_dir():
-        raise SpecError(str(path), "", "is a folder, not a spec file")
+        return "a folder, not a spec file"
     if path.exists() and not path.is_file():
-        raise SpecError(str(path), "", "is not a regular file (a device or a pipe?)")
+        return "not a regular file (a device or a pipe?)"
+    return None
+
+
+def _check_file(path: Path) -> None:
+    problem = not_a_file(path)
+    if problem is not None:
+        raise SpecError(str(path), "", f"is {problem}")
 
 
 def did_you_mean(word: object, choices: list[str] | set[str] | tuple[str, ...]) -> str:
