@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Any
 
 from .build import (
@@ -28,7 +30,7 @@ from .schedule import Task, chain, simulate, stream_of
 from .specs import as_scenario
 from .specs.hardware import Cluster
 from .specs.model import ModelSpec
-from .specs.scenario import Decode, Prefill, Scenario, Stream
+from .specs.scenario import Decode, Phase, Prefill, Scenario, Stream
 
 # Per-step ops (embedding, LM head, sampling) run alone on every core of the rank.
 WHOLE_RANK = Stream("main", ("attention", "moe", "ffn", "comm", "head"))
@@ -127,27 +129,42 @@ class _Stack:
     """The transformer layers of one pass, scheduled."""
 
     layers: list[Layer]
-    groups: list[tuple[list[Task], int]]
     costed: dict[str, list[tuple[Op, Cost, Stream]]]
     layer_times: dict[str, Any]
     makespan_s: Any
     chains: dict[str, list[Task]]
+    runs: dict[str, int]  # times each layer kind's ops run per layer (its microbatches)
 
 
-def _run_stack(
-    s: Scenario, layers: list[Layer], streams: tuple[Stream, ...], microbatches: int
-) -> _Stack:
-    costed = {layer.kind: _costed(s, list(layer.ops), streams) for layer in layers}
-    chains = {kind: chain(c) for kind, c in costed.items()}
-    groups = [(chains[layer.kind], layer.count) for layer in layers]
-    timeline = simulate(groups, microbatches)
-    per_layer = timeline.layer_times_s()
-    layer_times, start = {}, 0
-    for layer in layers:
-        # Mean time of this kind's layers in the pipeline (the first one includes filling it).
-        layer_times[layer.kind] = sum(per_layer[start : start + layer.count], 0.0) / layer.count
-        start += layer.count
-    return _Stack(layers, groups, costed, layer_times, timeline.makespan_s, chains)
+def _run_stack(s: Scenario, layers: list[Layer], phase: Phase) -> _Stack:
+    """Schedule the layers in order: each run of consecutive layers the pipeline covers on the
+    phase's streams and microbatches, the others as one microbatch on every core."""
+    costed: dict[str, list[tuple[Op, Cost, Stream]]] = {}
+    chains: dict[str, list[Task]] = {}
+    layer_times: dict[str, Any] = {}
+    runs: dict[str, int] = {}
+    makespan: Any = 0.0
+    for pipelined, segment in groupby(layers, key=lambda layer: phase.is_pipelined(layer.kind)):
+        segment = list(segment)
+        streams, mb = (phase.streams, phase.microbatches) if pipelined else ((WHOLE_RANK,), 1)
+        for layer in segment:
+            costed[layer.kind] = _costed(s, list(layer.ops), streams)
+            chains[layer.kind] = chain(costed[layer.kind])
+            runs[layer.kind] = mb
+        timeline = simulate([(chains[layer.kind], layer.count) for layer in segment], mb)
+        per_layer = timeline.layer_times_s()
+        start = 0
+        for layer in segment:
+            # Mean time of this kind's layers in the pipeline (the first one includes filling it).
+            layer_times[layer.kind] = sum(per_layer[start : start + layer.count], 0.0) / layer.count
+            start += layer.count
+        makespan = makespan + timeline.makespan_s
+    return _Stack(layers, costed, layer_times, makespan, chains, runs)
+
+
+def _per_run(phase: Phase, kind: str, per_microbatch: Any) -> Any:
+    """A quantity of one microbatch, scaled to what one run of the layer kind processes."""
+    return per_microbatch * (1 if phase.is_pipelined(kind) else phase.microbatches)
 
 
 def _check(s: Scenario, phase: str, use: MemoryUse, ranks: int, enabled: bool) -> None:
@@ -158,19 +175,27 @@ def _check(s: Scenario, phase: str, use: MemoryUse, ranks: int, enabled: bool) -
 def _layers(
     m: ModelSpec,
     q: Any,
-    attention: list[Op],
+    phase: Phase,
+    attention: Callable[[int], list[Op]],
     tokens: Any,
     expert_tokens: Any,
     p: Any,
     tp: int,
     exchange: str,
 ) -> list[Layer]:
-    """Dense-FFN and MoE layers (those the model has) for one microbatch on one rank;
+    """Dense-FFN and MoE layers (those the model has) for one run on one rank: one microbatch
+    where the pipeline covers the kind, the whole batch where not. `attention(k)` builds the
+    attention ops of k microbatches' tokens; `tokens` and `expert_tokens` are per microbatch;
     `exchange` is the MoE dispatch/combine kernel (low_latency in decode, normal in prefill)."""
-    layers = [Layer("dense", m.dense_layers, tuple(attention + dense_ffn_ops(m, q, tokens, tp)))]
+
+    def k(kind: str) -> int:
+        return _per_run(phase, kind, 1)
+
+    dense = attention(k("dense")) + dense_ffn_ops(m, q, tokens * k("dense"), tp)
+    layers = [Layer("dense", m.dense_layers, tuple(dense))]
     if m.moe is not None:
-        moe = moe_ops(m, q, expert_tokens, p, exchange)
-        layers.append(Layer("moe", m.moe_layers, tuple(attention + moe)))
+        moe = moe_ops(m, q, expert_tokens * k("moe"), p, exchange)
+        layers.append(Layer("moe", m.moe_layers, tuple(attention(k("moe")) + moe)))
     return [layer for layer in layers if layer.count]
 
 
@@ -187,9 +212,11 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
     # Each rank of a TP group sends its 1/tp share of the group's tokens to the experts.
     expert_tokens_mb = tokens_mb / tp
 
-    attention = decode_attention_ops(m, q, seqs_mb, tokens_mb, d.kv_len, tp)
-    layers = _layers(m, q, attention, tokens_mb, expert_tokens_mb, p, tp, LOW_LATENCY)
-    stack = _run_stack(s, layers, d.streams, mb)
+    def attention(k: int) -> list[Op]:
+        return decode_attention_ops(m, q, seqs_mb * k, tokens_mb * k, d.kv_len, tp)
+
+    layers = _layers(m, q, d, attention, tokens_mb, expert_tokens_mb, p, tp, LOW_LATENCY)
+    stack = _run_stack(s, layers, d)
     head = _costed(
         s,
         [embedding_op(m, q, seqs_rank * step_tokens), *head_ops(m, q, seqs_rank * step_tokens, tp)],
@@ -199,7 +226,7 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
     ops = [
         r
         for layer in layers
-        for r in _results(s, "decode", layer.kind, stack.costed[layer.kind], mb)
+        for r in _results(s, "decode", layer.kind, stack.costed[layer.kind], stack.runs[layer.kind])
     ]
     layer_rows = [
         LayerResult(layer.kind, layer.count, stack.layer_times[layer.kind]) for layer in layers
@@ -208,20 +235,21 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
     all_layers = list(layers)
     if d.mtp_draft_tokens:
         # Each draft is one pass of the MTP module over one new token per sequence.
+        seqs_run = _per_run(d, "mtp", seqs_mb)
         mtp_layer = Layer(
             "mtp",
             1,
             tuple(
-                mtp_pre_ops(m, q, seqs_mb)
-                + decode_attention_ops(m, q, seqs_mb, seqs_mb, d.kv_len, tp)
-                + moe_ops(m, q, seqs_mb / tp, p)
+                mtp_pre_ops(m, q, seqs_run)
+                + decode_attention_ops(m, q, seqs_run, seqs_run, d.kv_len, tp)
+                + moe_ops(m, q, seqs_run / tp, p)
             ),
         )
-        mtp_stack = _run_stack(s, [mtp_layer], d.streams, mb)
+        mtp_stack = _run_stack(s, [mtp_layer], d)
         mtp_head = _costed(s, head_ops(m, q, seqs_rank, tp), (WHOLE_RANK,))
         mtp_pass_s = mtp_stack.makespan_s + _serial_time(mtp_head)
         step_s = step_s + d.mtp_draft_tokens * mtp_pass_s
-        ops += _results(s, "decode", "mtp", mtp_stack.costed["mtp"], mb)
+        ops += _results(s, "decode", "mtp", mtp_stack.costed["mtp"], mtp_stack.runs["mtp"])
         ops += _results(s, "decode", "mtp_head", mtp_head, 1)
         layer_rows.append(LayerResult("mtp", d.mtp_draft_tokens, mtp_pass_s))
         all_layers.append(mtp_layer)
@@ -265,14 +293,19 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
     tokens_mb = tokens_rank / mb
     if m.attention.kind == "mla":
         # SP-TP-SP: each rank keeps its own tokens; attention_tp splits the core attention.
-        attention = prefill_attention_ops(m, q, tokens_mb, f.input_len, f.attention_tp)
-        layers = _layers(m, q, attention, tokens_mb, tokens_mb, p, 1, NORMAL)
+        def attention(k: int) -> list[Op]:
+            return prefill_attention_ops(m, q, tokens_mb * k, f.input_len, f.attention_tp)
+
+        layers = _layers(m, q, f, attention, tokens_mb, tokens_mb, p, 1, NORMAL)
     else:
         # Tensor parallelism: the tp ranks of a group all process the group's tokens.
         group_mb = tokens_mb * f.tp
-        attention = prefill_attention_ops(m, q, group_mb, f.input_len, f.tp)
-        layers = _layers(m, q, attention, group_mb, tokens_mb, p, f.tp, NORMAL)
-    stack = _run_stack(s, layers, f.streams, mb)
+
+        def attention(k: int) -> list[Op]:
+            return prefill_attention_ops(m, q, group_mb * k, f.input_len, f.tp)
+
+        layers = _layers(m, q, f, attention, group_mb, tokens_mb, p, f.tp, NORMAL)
+    stack = _run_stack(s, layers, f)
     prompts_rank = tokens_rank / f.input_len
     head = _costed(
         s,
@@ -284,7 +317,9 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
     ops = [
         r
         for layer in layers
-        for r in _results(s, "prefill", layer.kind, stack.costed[layer.kind], mb)
+        for r in _results(
+            s, "prefill", layer.kind, stack.costed[layer.kind], stack.runs[layer.kind]
+        )
     ]
     ops += _results(s, "prefill", "head", head, 1)
     layer_rows = [

@@ -11,6 +11,7 @@ from typing import Any
 
 from .formulas import maximum
 from .formulas.comm import expected_peers, remote_fraction
+from .formulas.routing import busiest_rank_copies
 from .ops import CommKind, Engine, Op, communication, elementwise, gemm, vector_op
 from .quant import DType, message_bytes_per_token
 from .specs.model import ModelSpec
@@ -374,22 +375,30 @@ def mla_prefill_ops(
 def expert_tokens_per_rank(model: ModelSpec, p: Placement, tokens: Any) -> Any:
     """Token-expert pairs the busiest rank computes, each rank sending `tokens` tokens.
 
-    Routed experts (with redundant replicas, EPLB) share top_k x tokens x ep assignments;
-    `expert_imbalance` scales the routed load of the busiest rank. The shared expert is either
-    replicated on every rank (computed locally on the rank's own tokens) or held by dedicated
-    ranks that every token is also dispatched to (ref §3.1: 32 shared-expert dies at EP320).
+    Routed experts (with redundant replicas, EPLB) share top_k x tokens x ep assignments:
+    exactly evenly (`expert_routing: balanced`), or drawn afresh each step, the busiest rank
+    carrying the expected maximum (`multinomial`, formulas.routing); `expert_imbalance` scales
+    the routed load of the busiest rank. The shared expert is either replicated on every rank
+    (computed locally on the rank's own tokens) or held by dedicated ranks that every token is
+    also dispatched to (ref §3.1: 32 shared-expert dies at EP320), each replica taking its
+    equal share of them.
     """
     moe = model.moe
     instances = moe.routed_experts + p.redundant_experts
-    per_routed_instance = tokens * p.ep * moe.top_k / instances * p.expert_imbalance
-    if _shared_local(model, p):
-        routed_per_rank = instances // p.ep
-        return routed_per_rank * per_routed_instance + tokens * moe.shared_experts
-    per_rank = (instances + p.shared_expert_replicas) // p.ep
+    local = _shared_local(model, p)
+    routed_per_rank = instances // p.ep if local else (instances + p.shared_expert_replicas) // p.ep
+    copies = tokens * p.ep * moe.top_k
+    if p.expert_routing == "multinomial":
+        routed = busiest_rank_copies(copies, instances // routed_per_rank)
+    else:
+        routed = copies * routed_per_rank / instances
+    routed = routed * p.expert_imbalance
+    if local:
+        return routed + tokens * moe.shared_experts
     if not moe.shared_experts:
-        return per_rank * per_routed_instance
+        return routed
     per_shared_replica = tokens * p.ep * moe.shared_experts / p.shared_expert_replicas
-    return maximum(per_rank * per_routed_instance, per_rank * per_shared_replica)
+    return maximum(routed, routed_per_rank * per_shared_replica)
 
 
 def experts_per_rank(model: ModelSpec, p: Placement) -> int:
@@ -437,19 +446,34 @@ def moe_exchange(
 def moe_ops(
     model: ModelSpec, q: Quantization, tokens: Any, p: Placement, exchange: str = LOW_LATENCY
 ) -> list[Op]:
-    """Gate, dispatch, routed + shared experts as grouped GEMMs, combine (per microbatch)."""
+    """Gate, dispatch, routed + shared experts as grouped GEMMs, combine (per microbatch).
+
+    Decode's fused exchange kernels (FusedDispatch / FusedCombine, ref §3.1) sort and gather
+    token copies inside themselves. Prefill's normal kernels do not: each die routes twice
+    (ascend-operators §4), and each routing step moves every token copy through HBM."""
     moe, h = model.moe, model.hidden
     destinations = moe.top_k + (0 if _shared_local(model, p) else moe.shared_experts)
     load = expert_tokens_per_rank(model, p, tokens)
     n_experts = experts_per_rank(model, p)
+    routed_twice = exchange == NORMAL and p.ep > 1
     ops = [
         elementwise("moe_norm", "moe", tokens * h, *RMSNORM),
         gemm("gate", "moe", tokens, h, moe.routed_experts, BF16, BF16, BF16, 4.0),
         elementwise("routing", "moe", tokens * moe.routed_experts, *TOPK_ROUTING),
     ]
+    if routed_twice:
+        ops += _routing_steps_out(model, q, tokens, destinations)
     if p.ep > 1:
         ops.append(
             moe_exchange(CommKind.DISPATCH, model, tokens, destinations, p.ep, q.dispatch, exchange)
+        )
+    if routed_twice:
+        # second routing: the received copies sorted by local expert
+        received = load - (tokens * moe.shared_experts if _shared_local(model, p) else 0)
+        ops.append(
+            vector_op(
+                "re_routing", "moe", act_bytes=2 * received * message_bytes_per_token(h, q.dispatch)
+            )
         )
     ops += [
         _grouped(
@@ -473,11 +497,42 @@ def moe_ops(
             n_experts,
         ),
     ]
+    if routed_twice:
+        # first finalize: the expert outputs put back in the order they arrived (index_select)
+        ops.append(vector_op("index_select", "moe", act_bytes=2 * load * h * q.combine.bytes))
     if p.ep > 1:
         ops.append(
             moe_exchange(CommKind.COMBINE, model, tokens, destinations, p.ep, q.combine, exchange)
         )
+    if routed_twice:
+        # second finalize: each token's returned copies (and its shared expert's output)
+        # weighted and summed into one hidden state
+        reads = destinations + (moe.shared_experts if _shared_local(model, p) else 0)
+        ops.append(
+            vector_op(
+                "finalize_routing",
+                "moe",
+                flop=2 * tokens * reads * h,
+                act_bytes=tokens * (reads + 1) * h * q.combine.bytes,
+            )
+        )
     return ops
+
+
+def _routing_steps_out(
+    model: ModelSpec, q: Quantization, tokens: Any, destinations: int
+) -> list[Op]:
+    """First routing (npu_moe_init_routing_v2): each token read once in BF16 and written as
+    `destinations` copies sorted by expert, quantized to the dispatch format."""
+    h = model.hidden
+    copy_bytes = message_bytes_per_token(h, q.dispatch)
+    return [
+        vector_op(
+            "init_routing",
+            "moe",
+            act_bytes=tokens * h * BF16.bytes + tokens * destinations * copy_bytes,
+        )
+    ]
 
 
 def _grouped(op: Op, n_experts: int) -> Op:

@@ -225,6 +225,14 @@ def validate(
         ),
     ] = None,
     format_: FormatOption = Format.TABLE,
+    fit: Annotated[
+        bool,
+        typer.Option(
+            "--fit",
+            help="Refit the file's one in-situ parameter on its calibration points and show "
+            "the value, its residuals and the device spec key to write it to.",
+        ),
+    ] = False,
 ) -> None:
     """Predict every published measurement in the validation file and show the errors.
 
@@ -233,6 +241,16 @@ def validate(
     from . import validate as validation
 
     try:
+        if fit:
+            result = validation.fit_in_situ(file or validation.DEFAULT_FILE, tuple(set_ or ()))
+            _output(
+                format_,
+                json=lambda: report.fit_record(result),
+                csv=lambda: report.fit_csv(result),
+                markdown=lambda: report.fit_markdown(result),
+                table=lambda: report.render_fit(result, _console()),
+            )
+            return
         outcomes = validation.run(file or validation.DEFAULT_FILE, tuple(set_ or ()))
     except CmperfError as exc:
         _fail(exc)

@@ -83,9 +83,10 @@ class Param:
     source: Callable[[], str]  # built only when asked for (explain), not on every estimate
 
 
-def facts_for(op: Op, cluster: Cluster, stream: Stream) -> Facts:
+def facts_for(op: Op, cluster: Cluster, stream: Stream, under_load: bool = True) -> Facts:
     """What the device gives the op's kernel: its engine's cores (the stream's share of them,
-    in whole cores), the peak in the op's number format, HBM, and the link tier it crosses."""
+    in whole cores), the peak in the op's number format at the engine's clock under load
+    (`under_load`; False: the datasheet clock), HBM, and the link tier it crosses."""
     device = cluster.device
     if op.comm is not None:
         # An exchange runs on the cores its stream owns (DeepEP on SMs, FusedDispatch on AI
@@ -108,7 +109,8 @@ def facts_for(op: Op, cluster: Cluster, stream: Stream) -> Facts:
     cores = max(1, math.floor(engine.cores * share + 1e-9))
     follows = device.hbm_bandwidth_follows_cores.value
     hbm = device.hbm_bandwidth_bytes_per_s * (share if follows else 1.0)
-    return Facts(device.name, engine.name, cores, engine.cores, peak, hbm)
+    clock = engine.clock if under_load else 1.0
+    return Facts(device.name, engine.name, cores, engine.cores, peak * clock, hbm)
 
 
 def link_facts(cluster: Cluster, tier: Tier, cores: int = 0) -> Facts:
@@ -170,6 +172,9 @@ def _fact_sources(op: Op, cluster: Cluster, facts: Facts) -> dict[tuple[str, flo
     else:
         role = op.engine.value
         peak = f"{dfile}: engines.{facts.engine}.peak.{role}.{op.dtype.value}"
+        clock = device.engines[facts.engine].clock_under_load
+        if clock is not None:
+            peak += f" × engines.{facts.engine}.clock_under_load {clock.value:.3g} ({clock.source})"
         whole, cores, total = facts.peak_flop_per_s, facts.cores, facts.cores_total
         # The share a stream owns, or one core: the peak scaled by whole cores.
         out[("FLOP/s", whole * cores / total)] = f"{peak} × {cores} / {total} cores"
@@ -216,7 +221,7 @@ def op_cost(
 
     Its memory time is at the share of the HBM bandwidth its facts give it (the whole unless
     bandwidth follows the stream's cores); `hbm_s` converts it to time at the full bandwidth."""
-    facts = facts_for(op, cluster, stream)
+    facts = facts_for(op, cluster, stream, under_load=not ideal)
     share = facts.hbm_bytes_per_s / cluster.device.hbm_bandwidth_bytes_per_s
     return cost_from(op.family, cost_values(op, cluster, facts, first_of_kernel), ideal, share)
 

@@ -104,7 +104,18 @@ def scenario_schema() -> dict[str, Any]:
         "redundant_experts": _int(0, description="extra replicas of routed experts"),
         "shared_expert_replicas": _int(0, description="shared-expert replicas (default: ep)"),
         "expert_imbalance": _number(1.0, 1e3, description="load of the busiest expert rank"),
+        "expert_routing": {
+            "enum": ["balanced", "multinomial"],
+            "description": "balanced: every expert rank gets its share (perfect EPLB); "
+            "multinomial: each routing step's busiest rank carries the expected maximum count",
+        },
         "microbatches": _int(1, 2, description="microbatches overlapped per rank"),
+        "pipelined": {
+            "type": "array",
+            "items": {"enum": ["dense", "moe", "mtp"]},
+            "description": "layer kinds the microbatch pipeline covers (default all); the others "
+            "run their whole batch as one microbatch on every core",
+        },
         "tp": _int(1, description="tensor parallelism of attention and dense FFNs, in ranks"),
         "streams": {"$ref": "#/$defs/streams"},
     }

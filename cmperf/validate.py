@@ -21,6 +21,7 @@ from .units import Dimension, parse_quantity
 
 DEFAULT_FILE = PACKAGE_DIR / "validation" / "cloudmatrix384.yaml"
 KINDS = ("estimate", "ratio", "exchange")
+GROUPS = ("calibration", "validation")  # points that set a parameter; points only predicted
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Point:
     known_gap: str | None = None  # why the model does not yet reproduce this point
     file: str = ""  # where the point is written, for error messages
     path: str = ""
+    group: str = "validation"  # calibration: the point set (or fitted) a parameter
+    fits: str | None = None  # the parameter(s) a calibration point sets
 
 
 @dataclass(frozen=True)
@@ -100,11 +103,36 @@ def _overrides(r: Reader, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+@dataclass(frozen=True)
+class InSitu:
+    """The one parameter fitted on in-situ operator timings (the calibration protocol)."""
+
+    key: str  # the --set key of the parameter (hardware.device.engines.cube.clock_under_load)
+    points: tuple[str, ...]  # ids of the calibration points it is fitted on
+    low: float
+    high: float
+
+
+def load_in_situ(path: Path = DEFAULT_FILE) -> InSitu | None:
+    top = Reader(load_yaml(path), str(path))
+    if not top.has("in_situ"):
+        return None
+    r = top.sub("in_situ")
+    ids = r.raw("points")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise r.error("points", "expected a list of calibration point ids")
+    low, high = _numbers(r, "bounds", 2)
+    fit = InSitu(r.string("key"), tuple(ids), low, high)
+    r.done(["key", "points", "bounds"])
+    return fit
+
+
 def load_points(path: Path = DEFAULT_FILE) -> list[Point]:
     top = Reader(load_yaml(path), str(path))
     top.raw("source", None)
+    top.raw("in_situ", None)
     raw_points = top.raw("points")
-    top.done(["source", "points"])
+    top.done(["source", "in_situ", "points"])
     if not isinstance(raw_points, list):
         raise SpecError(str(path), "points", "expected a list of validation points")
     points = []
@@ -148,6 +176,8 @@ def load_points(path: Path = DEFAULT_FILE) -> list[Point]:
             known_gap=r.string("known_gap", None),
             file=r.file,
             path=r.path,
+            group=r.string("group", "validation", choices=list(GROUPS)),
+            fits=r.string("fits", None),
         )
         r.done()
         points.append(point)
@@ -227,3 +257,44 @@ def _predict(point: Point, cache: dict, overrides: tuple[str, ...] = ()) -> floa
 def run(path: Path = DEFAULT_FILE, overrides: tuple[str, ...] = ()) -> list[Outcome]:
     cache: dict = {}
     return [evaluate(p, cache, tuple(overrides)) for p in load_points(path)]
+
+
+@dataclass(frozen=True)
+class Fit:
+    key: str
+    value: float
+    outcomes: list[Outcome]  # the fitted-on points at the fitted value (their residuals)
+
+    @property
+    def rms_residual(self) -> float:
+        return (sum(o.error**2 for o in self.outcomes) / len(self.outcomes)) ** 0.5
+
+
+def fit_in_situ(path: Path = DEFAULT_FILE, overrides: tuple[str, ...] = ()) -> Fit:
+    """Refit the file's in-situ parameter: the value in its bounds that minimises the squared
+    log errors of the calibration points it names (scipy's bounded scalar search)."""
+    import math
+
+    from scipy.optimize import minimize_scalar
+
+    fit = load_in_situ(path)
+    if fit is None:
+        raise SpecError(str(path), "in_situ", "the file names no in-situ parameter to fit")
+    points = {p.id: p for p in load_points(path)}
+    unknown = [i for i in fit.points if i not in points]
+    if unknown:
+        raise SpecError(str(path), "in_situ.points", f"no point {', '.join(unknown)}")
+    chosen = [points[i] for i in fit.points]
+
+    def at(value: float) -> list[Outcome]:
+        edits = (*overrides, f"{fit.key}={float(value)!r}")
+        return [evaluate(p, {}, edits) for p in chosen]
+
+    def loss(value: float) -> float:
+        return sum(math.log(o.predicted / o.point.published) ** 2 for o in at(value))
+
+    best = minimize_scalar(
+        loss, bounds=(fit.low, fit.high), method="bounded", options={"xatol": 1e-4}
+    )
+    value = round(float(best.x), 3)
+    return Fit(fit.key, value, at(value))

@@ -76,6 +76,20 @@ def log(x: Any) -> Any:
     return np.log(x)
 
 
+def sqrt(x: Any) -> Any:
+    if isinstance(x, _SCALARS):
+        import math
+
+        return math.sqrt(x)
+    if _symbolic(x):
+        import sympy
+
+        return sympy.sqrt(x)
+    import numpy as np
+
+    return np.sqrt(x)
+
+
 def largest_term(**terms: Any) -> str:
     """The name of the largest term (of the first element of arrays): what bounds a time."""
     return max(terms, key=lambda k: first(terms[k]))

@@ -274,7 +274,8 @@ class AttentionPrefill(Family):
     """One causal prefill without a cached prefix: `seq_len` tokens per sequence attend to
     themselves.
 
-    FLOPs:  F = 2 b h S (S + 1) / 2 (d_qk + d_v)  (the causal half of the S x S scores).
+    FLOPs:  F = 2 b h S (S + 1) / 2 (d_qk + d_v)  (the causal half of the S x S scores; all
+            S x S of them, and every KV block for every tile, where `causal` is 0).
     Bytes:  B = b S h_kv e s_kv  (K and V)  +  b S h (d_qk + d_v) s_a  (Q in, O out).
 
     Each CTA holds b_m query rows of one KV head (the h / h_kv heads sharing it packed in, as
@@ -313,9 +314,11 @@ class AttentionPrefill(Family):
         "kv_values": "values: K and V values per token per KV head (d_qk + d_v; 576 absorbed)",
         "kv_bytes": "B: bytes per K or V value (bf16 2, fp8 1)",
         "act_bytes": "B: bytes per query or output value (bf16 2)",
+        "causal": "1: 1 causal (each query sees the keys up to itself), 0 full (every key)",
     }
     required = ("batch", "heads", "seq_len")
     defaults = {
+        "causal": 1.0,
         "qk_dim": 192.0,
         "v_dim": 128.0,
         "kv_values": 320.0,
@@ -359,26 +362,33 @@ class AttentionPrefill(Family):
             "s_kv": Input(s["kv_bytes"], "B", "bytes per K or V value"),
             "s_a": Input(s["act_bytes"], "B", "bytes per query or output value"),
             "s_w": Input(ACT_BYTES, "B", "bytes per value of the compute format (BF16)"),
+            "c": Input(s["causal"], "1", "1 causal, 0 full attention"),
             "C": Input(facts.cores, "cores", f"{facts.engine} cores this kernel may use"),
             "P": _peak_share(facts),
             "BW": Input(facts.hbm_bytes_per_s, "B/s", "HBM bandwidth"),
         }
 
     def time(self, v: Mapping[str, Any], ideal: bool = False) -> KernelTime:
-        b, h, seq, h_kv = v["b"], v["h"], v["S"], v["h_kv"]
+        b, h, seq, h_kv, causal = v["b"], v["h"], v["S"], v["h_kv"], v["c"]
         d = v["d_qk"] + v["d_v"]
         bytes_ = b * seq * (h_kv * v["e"] * v["s_kv"] + h * d * v["s_a"])
+        # keys each query sees on average: (S + 1) / 2 causal, S full
+        keys = causal * (seq + 1) / 2 + (1 - causal) * seq
         if ideal:
-            compute_s = 2 * b * h * seq * (seq + 1) / 2 * d / v["P"]
+            compute_s = 2 * b * h * seq * keys * d / v["P"]
             memory_s = bytes_ / v["BW"]
             return KernelTime(maximum(compute_s, memory_s), compute_s, memory_s)
         bm, bn, cores = v["block_m"], v["block_n"], v["C"]
         tiles = b * h_kv * ceil(seq * (h / h_kv) / bm)
         longest = ceil(seq / bn)  # the last query tile reads every KV block
         mean = maximum(1, seq / (2 * bn) + 0.5)  # causal: the blocks left of the diagonal
-        # Blocks of the busiest SM: the even share of all tiles' work (longest tiles first), but
-        # never less than the longest tile, nor than a whole wave of one-block tiles.
-        blocks = maximum(tiles * mean / cores, longest, waves(tiles, cores))
+        # Blocks of the busiest SM: causal, the even share of all tiles' work (longest tiles
+        # first), but never less than the longest tile, nor than a whole wave of one-block
+        # tiles; full attention, whole waves of equally long tiles.
+        blocks = (
+            causal * maximum(tiles * mean / cores, longest, waves(tiles, cores))
+            + (1 - causal) * waves(tiles, cores) * longest
+        )
         compute_s = blocks * cores * 2 * bm * bn * d / (v["P"] * v["compute_efficiency"])
         memory_s = bytes_ / (v["BW"] * v["memory_efficiency"]) + _widen_s(
             b * seq * h_kv * v["e"], v

@@ -12,6 +12,7 @@ VALIDATION_COLUMNS = ("point", "source", "predicted", "published", "error", "bou
 _RIGHT = set(VALIDATION_COLUMNS) - {"point", "source"}
 VALIDATION_CSV_COLUMNS = (
     "id",
+    "group",
     "what",
     "source",
     "kind",
@@ -24,7 +25,22 @@ VALIDATION_CSV_COLUMNS = (
     "ok",
     "status",
     "known_gap",
+    "fits",
 )
+GROUP_TITLES = {
+    "calibration": "calibration: operator-level measurements that set a parameter "
+    "(errors are residuals)",
+    "validation": "validation: end-to-end predictions (errors)",
+}
+
+
+def median_abs_error(outcomes: list[Any], group: str = "validation") -> float | None:
+    """Median absolute error of a group's points (relative for figures, the difference of the
+    change for ratios: both as fractions, shown as % and percentage points)."""
+    import statistics
+
+    errors = [abs(o.error) for o in outcomes if o.point.group == group]
+    return statistics.median(errors) if errors else None
 
 
 def _show(value: float, unit: str) -> str:
@@ -41,6 +57,8 @@ def validation_record(outcomes: list[Any]) -> dict[str, Any]:
         "points": [
             {
                 "id": o.point.id,
+                "group": o.point.group,
+                "fits": o.point.fits,
                 "what": o.point.what,
                 "source": o.point.source,
                 "kind": o.point.kind,
@@ -57,6 +75,7 @@ def validation_record(outcomes: list[Any]) -> dict[str, Any]:
         ],
         "passed": sum(o.ok for o in outcomes),
         "failed": sum(not o.ok for o in outcomes),
+        "median_abs_error": {group: median_abs_error(outcomes, group) for group in GROUP_TITLES},
     }
 
 
@@ -91,29 +110,47 @@ def _validation_summary(outcomes: list[Any]) -> list[str]:
         if o.status == "gap":
             gaps.setdefault(o.point.known_gap, []).append(o.point.id)
     count = sum(len(ids) for ids in gaps.values())
-    lines = [f"{passed} of {len(outcomes)} points within bounds; {count} known gaps:"]
+    lines = []
+    for group in GROUP_TITLES:
+        median = median_abs_error(outcomes, group)
+        if median is not None:
+            lines.append(f"{group}: median absolute error {100 * median:.1f} % (ratios in points)")
+    lines.append(f"{passed} of {len(outcomes)} points within bounds; {count} known gaps:")
     lines += [f"- {', '.join(ids)}: {reason}" for reason, ids in gaps.items()]
     return lines
 
 
+def _groups(outcomes: list[Any]) -> list[tuple[str, list[Any]]]:
+    return [
+        (title, [o for o in outcomes if o.point.group == group])
+        for group, title in GROUP_TITLES.items()
+        if any(o.point.group == group for o in outcomes)
+    ]
+
+
 def render_validation(outcomes: list[Any], console: Any) -> None:
-    console.print(
-        rich_table(
-            VALIDATION_COLUMNS,
-            _validation_rows(outcomes),
-            _RIGHT,
-            status=True,
-            title=VALIDATION_TITLE,
-            title_justify="left",
+    console.print(VALIDATION_TITLE, markup=False)
+    for title, members in _groups(outcomes):
+        console.print(
+            rich_table(
+                VALIDATION_COLUMNS,
+                _validation_rows(members),
+                _RIGHT,
+                status=True,
+                title=title,
+                title_justify="left",
+            )
         )
-    )
     for line in _validation_summary(outcomes):
         console.print(line, markup=False)
 
 
 def validation_markdown(outcomes: list[Any]) -> str:
-    table = markdown_table(VALIDATION_COLUMNS, _validation_rows(outcomes), _RIGHT)
-    return f"## {VALIDATION_TITLE}\n\n{table}\n" + "\n".join(_validation_summary(outcomes)) + "\n"
+    parts = [f"## {VALIDATION_TITLE}\n"]
+    for title, members in _groups(outcomes):
+        table = markdown_table(VALIDATION_COLUMNS, _validation_rows(members), _RIGHT)
+        parts.append(f"### {title}\n\n{table}\n")
+    return "\n".join(parts) + "\n" + "\n".join(_validation_summary(outcomes)) + "\n"
 
 
 def validation_csv(outcomes: list[Any]) -> str:
@@ -124,3 +161,73 @@ def validation_csv(outcomes: list[Any]) -> str:
         point = {**point, "low": low, "high": high}
         rows.append([point[c] for c in VALIDATION_CSV_COLUMNS])
     return csv_text(VALIDATION_CSV_COLUMNS, rows)
+
+
+FIT_SCHEMA = "cmperf.validate-fit/1"
+FIT_COLUMNS = ("point", "source", "predicted", "published", "residual")
+
+
+def fit_record(fit: Any) -> dict[str, Any]:
+    return {
+        "schema": FIT_SCHEMA,
+        "key": fit.key,
+        "value": fit.value,
+        "rms_residual": fit.rms_residual,
+        "points": [
+            {
+                "id": o.point.id,
+                "predicted": o.predicted,
+                "published": o.point.published,
+                "residual": o.error,
+            }
+            for o in fit.outcomes
+        ],
+    }
+
+
+def _fit_rows(fit: Any) -> list[list[str]]:
+    return [
+        [
+            o.point.what,
+            o.point.source.split(":")[0],
+            _show(o.predicted, o.point.unit),
+            _show(o.point.published, o.point.unit),
+            f"{100 * o.error:+.1f} %",
+        ]
+        for o in fit.outcomes
+    ]
+
+
+def _fit_line(fit: Any) -> str:
+    spec_key = fit.key.removeprefix("hardware.device.")
+    return (
+        f"fitted {fit.key} = {fit.value:g} (rms residual {100 * fit.rms_residual:.1f} %); "
+        f"the device spec states it as {spec_key}"
+    )
+
+
+def render_fit(fit: Any, console: Any) -> None:
+    title = "cmperf validate --fit: the in-situ parameter and its residuals"
+    console.print(
+        rich_table(
+            FIT_COLUMNS,
+            _fit_rows(fit),
+            {"predicted", "published", "residual"},
+            title=title,
+            title_justify="left",
+        )
+    )
+    console.print(_fit_line(fit), markup=False)
+
+
+def fit_markdown(fit: Any) -> str:
+    table = markdown_table(FIT_COLUMNS, _fit_rows(fit), {"predicted", "published", "residual"})
+    return f"{table}\n{_fit_line(fit)}\n"
+
+
+def fit_csv(fit: Any) -> str:
+    rows = [
+        [p["id"], fit.key, fit.value, p["predicted"], p["published"], p["residual"]]
+        for p in fit_record(fit)["points"]
+    ]
+    return csv_text(("id", "key", "value", "predicted", "published", "residual"), rows)

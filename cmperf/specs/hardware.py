@@ -37,6 +37,14 @@ class Engine:
     name: str
     cores: int
     peaks: dict[str, dict[DType, float]]  # role -> number format -> FLOP/s of all cores
+    # Sustained clock in a running server as a share of the clock the peaks assume (power and
+    # thermal limits under load); 1 where the spec states none. Standalone kernel efficiencies
+    # are measured at the full clock, so it applies to estimates, not to `cmperf kernel`.
+    clock_under_load: Sourced | None = None
+
+    @property
+    def clock(self) -> float:
+        return 1.0 if self.clock_under_load is None else self.clock_under_load.value
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -179,8 +187,9 @@ def _engines(r: Reader) -> dict[str, Engine]:
                 raise pr.error(role, f"role {role} is already run by engine {runs[role]!r}")
             runs[role] = engine_name
             peaks[role] = _peak_table(pr.sub(role))
-        engines[engine_name] = Engine(engine_name, e.integer("cores"), peaks)
-        e.done(["cores", "peak"])
+        clock = _sourced(e, "clock_under_load") if e.has("clock_under_load") else None
+        engines[engine_name] = Engine(engine_name, e.integer("cores"), peaks, clock)
+        e.done(["cores", "peak", "clock_under_load"])
     for role in ROLES:
         if role not in runs:
             raise r.error("engines", f"no engine runs {role} work (give one a peak.{role} table)")

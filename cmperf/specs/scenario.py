@@ -31,6 +31,10 @@ class Quantization:
         return max(self.weights, self.activations, key=lambda d: d.bytes)
 
 
+LAYER_KINDS = ("dense", "moe", "mtp")  # transformer layer kinds a pipeline may cover
+EXPERT_ROUTING = ("balanced", "multinomial")
+
+
 @dataclass(frozen=True)
 class Stream:
     """A stream of work that owns a share of the cores of each engine and runs ops of the
@@ -50,6 +54,10 @@ class Placement:
     redundant_experts: int
     shared_expert_replicas: int
     expert_imbalance: float
+    # multinomial: every routing step draws each token's experts at random (equal expected
+    # load), so the busiest rank carries the expected maximum of the ranks' counts; balanced:
+    # every rank gets exactly its share (perfect EPLB).
+    expert_routing: str = "balanced"
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,12 @@ class Phase:
     microbatches: int
     streams: tuple[Stream, ...]
     tp: int  # tensor parallelism of attention and dense FFNs (ranks per group)
+    # Layer kinds the microbatch pipeline covers (dense, moe, mtp); the others run their whole
+    # batch as one microbatch on every core of the rank.
+    pipelined: tuple[str, ...] = field(default=LAYER_KINDS, kw_only=True)
+
+    def is_pipelined(self, kind: str) -> bool:
+        return self.microbatches > 1 and kind in self.pipelined
 
 
 @dataclass(frozen=True)
@@ -173,7 +187,13 @@ def _streams(r: Reader, cluster: Cluster, microbatches: int) -> tuple[Stream, ..
 
 def _placement(r: Reader, model: ModelSpec, ranks: int) -> Placement:
     if model.moe is None:
-        for key in ("ep", "redundant_experts", "shared_expert_replicas", "expert_imbalance"):
+        for key in (
+            "ep",
+            "redundant_experts",
+            "shared_expert_replicas",
+            "expert_imbalance",
+            "expert_routing",
+        ):
             if r.has(key):
                 raise r.error(key, f"model {model.name} has no experts (a dense model)")
         return Placement(1, 0, 0, 1.0)
@@ -181,6 +201,7 @@ def _placement(r: Reader, model: ModelSpec, ranks: int) -> Placement:
     redundant = r.integer("redundant_experts", 0, low=0)
     shared = r.integer("shared_expert_replicas", ep if model.moe.shared_experts else 0, low=0)
     imbalance = r.number("expert_imbalance", 1.0, low=1.0, high=1e3)
+    routing = r.string("expert_routing", "balanced", choices=list(EXPERT_ROUTING))
     if ranks % ep:
         raise r.error("ep", f"ep {ep} does not divide the {ranks} ranks of the phase")
     if model.moe.shared_experts == 0 and shared:
@@ -203,7 +224,21 @@ def _placement(r: Reader, model: ModelSpec, ranks: int) -> Placement:
             f"{model.moe.routed_experts} routed + {redundant} redundant + {shared} "
             f"shared-expert replicas do not place evenly over ep {ep}",
         )
-    return Placement(ep, redundant, shared, imbalance)
+    return Placement(ep, redundant, shared, imbalance, routing)
+
+
+def _pipelined(r: Reader) -> tuple[str, ...]:
+    """The layer kinds the microbatch pipeline covers (default: all of them)."""
+    raw = r.raw("pipelined", list(LAYER_KINDS))
+    if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw):
+        raise r.error("pipelined", f"expected a list of layer kinds ({', '.join(LAYER_KINDS)})")
+    for kind in raw:
+        if kind not in LAYER_KINDS:
+            hint = did_you_mean(kind, LAYER_KINDS)
+            raise r.error(
+                "pipelined", f"unknown layer kind {kind!r}{hint}; expected {', '.join(LAYER_KINDS)}"
+            )
+    return tuple(raw)
 
 
 def _ranks(r: Reader, cluster: Cluster) -> tuple[int, int]:
@@ -256,6 +291,7 @@ def read_decode(r: Reader, cluster: Cluster, model: ModelSpec) -> Decode:
         microbatches=microbatches,
         tp=_tp(r, model, ranks),
         streams=_streams(r, cluster, microbatches),
+        pipelined=_pipelined(r),
         batch_per_device=batch,
         kv_len=_sequence_length(r, "kv_len", model),
         mtp_draft_tokens=drafts,
@@ -315,6 +351,7 @@ def read_prefill(r: Reader, cluster: Cluster, model: ModelSpec) -> Prefill:
         microbatches=microbatches,
         tp=prefill_tp,
         streams=_streams(r, cluster, microbatches),
+        pipelined=_pipelined(r),
         tokens_per_device=r.number("tokens_per_device", low=0.0, high=1e9, low_open=True),
         input_len=_sequence_length(r, "input_len", model),
         attention_tp=tp,
