@@ -172,14 +172,19 @@ def _fact_sources(op: Op, cluster: Cluster, facts: Facts) -> dict[tuple[str, flo
     else:
         role = op.engine.value
         peak = f"{dfile}: engines.{facts.engine}.peak.{role}.{op.dtype.value}"
+        note = ""
         clock = device.engines[facts.engine].clock_under_load
-        if clock is not None:
-            peak += f" × engines.{facts.engine}.clock_under_load {clock.value:.3g} ({clock.source})"
+        if clock is not None and facts.peak_flop_per_s != device.engines[facts.engine].peak(
+            role, op.dtype
+        ):
+            # The peak at the engine's sustained clock (estimates, not --ideal).
+            peak += f" × {clock.value:g}"
+            note = f" (× engines.{facts.engine}.clock_under_load: {clock.source})"
         whole, cores, total = facts.peak_flop_per_s, facts.cores, facts.cores_total
         # The share a stream owns, or one core: the peak scaled by whole cores.
-        out[("FLOP/s", whole * cores / total)] = f"{peak} × {cores} / {total} cores"
-        out[("FLOP/s", whole / total)] = f"{peak} / {total} cores (one core)"
-        out[("FLOP/s", whole)] = peak
+        out[("FLOP/s", whole * cores / total)] = f"{peak} × {cores} / {total} cores{note}"
+        out[("FLOP/s", whole / total)] = f"{peak} / {total} cores (one core){note}"
+        out[("FLOP/s", whole)] = peak + note
     return out
 
 

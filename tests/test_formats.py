@@ -136,9 +136,12 @@ def test_validate_csv(validation_json: dict[str, Any]) -> None:
 
 def test_validate_markdown(validation_json: dict[str, Any]) -> None:
     out = run("validate", "--format", "markdown")
-    (table,) = markdown_tables(out)
-    assert table[0] == ["point", "source", "predicted", "published", "error", "bound", "status"]
-    assert len(table) == 1 + len(validation_json["points"])
+    calibration, validation = markdown_tables(out)
+    for table in (calibration, validation):
+        assert table[0] == ["point", "source", "predicted", "published", "error", "bound", "status"]
+    groups = [p["group"] for p in validation_json["points"]]
+    assert len(calibration) == 1 + groups.count("calibration")
+    assert len(validation) == 1 + groups.count("validation")
     assert "points within bounds" in out
 
 

@@ -59,9 +59,15 @@ def test_expert_load_on_the_busiest_die(decode_scenario) -> None:
     """EP320: 288 routed instances share 8 x 48 x 320 assignments (427 each); the 32 shared
     dies take 48 x 320 / 32 = 480 tokens each and are the busiest."""
     s = decode_scenario
-    assert expert_tokens_per_rank(s.model, s.decode.placement, 48) == pytest.approx(480)
-    skewed = replace(s.decode.placement, expert_imbalance=1.5)
+    balanced = replace(s.decode.placement, expert_routing="balanced")
+    assert expert_tokens_per_rank(s.model, balanced, 48) == pytest.approx(480)
+    skewed = replace(balanced, expert_imbalance=1.5)
     assert expert_tokens_per_rank(s.model, skewed, 48) == pytest.approx(48 * 320 * 8 / 288 * 1.5)
+    # Multinomial routing: the busiest of 288 routed dies expects 2.86 standard deviations more.
+    mean = 48 * 320 * 8 / 288
+    busiest = mean + 2.8647 * (mean * (1 - 1 / 288)) ** 0.5
+    multinomial = replace(balanced, expert_routing="multinomial")
+    assert expert_tokens_per_rank(s.model, multinomial, 48) == pytest.approx(busiest, rel=1e-4)
 
 
 def test_shared_expert_is_dispatched_only_to_dedicated_dies(decode_scenario) -> None:

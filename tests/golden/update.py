@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from cmperf import validate
-from cmperf.report import render_validation
+from cmperf.report import VALIDATION_TITLE, render_validation
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -61,20 +61,22 @@ def schema_text() -> str:
 
 
 def validation_table(outcomes: list[validate.Outcome]) -> str:
-    """The table `cmperf validate` prints, as plain text (header to bottom rule)."""
+    """The tables `cmperf validate` prints (both groups), as plain text: the title line to the
+    last table's bottom rule."""
     buffer = io.StringIO()
     render_validation(outcomes, Console(file=buffer, width=TABLE_WIDTH, color_system=None))
     lines = buffer.getvalue().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("┏"))
-    end = next(i for i, line in enumerate(lines) if line.startswith("└"))
+    start = next(i for i, line in enumerate(lines) if line.startswith(VALIDATION_TITLE))
+    end = max(i for i, line in enumerate(lines) if line.startswith("└"))
     return "\n".join(line.rstrip() for line in lines[start : end + 1])
 
 
 def readme_table(text: str) -> str:
+    """The README's copy: from the title line to the end of its code block."""
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("┏"))
-    end = next(i for i, line in enumerate(lines) if line.startswith("└"))
-    return "\n".join(line.rstrip() for line in lines[start : end + 1])
+    start = next(i for i, line in enumerate(lines) if line.startswith(VALIDATION_TITLE))
+    end = next(i for i in range(start, len(lines)) if lines[i] == "```")
+    return "\n".join(line.rstrip() for line in lines[start:end])
 
 
 if __name__ == "__main__":
