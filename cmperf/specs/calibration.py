@@ -73,18 +73,23 @@ def apply(
     kernels = merged.setdefault("kernels", {}) or {}
     merged["kernels"] = kernels
     name = data.get("name")
+    # A device without kernel measurements of its own may take the fitted laws of a sibling
+    # (`kernels_from: h200-sxm`: same kernels, same architecture), applied to its own peaks,
+    # cores and bandwidths; its spec says so and the overlay is included like its own.
+    sibling = data.get("kernels_from")
     for path in paths:
         if path not in overlays and not path.is_file():
             raise SpecError(label, "include", f"{path}: file not found")
         device, block = read_overlay(path)
-        if device != name:
+        if device != name and not (path not in overlays and device == sibling):
             if path in overlays:
                 raise SpecError(
                     "--calibration",
                     str(path),
                     f"calibrates {device!r}, but this run's device is {name!r}",
                 )
-            raise SpecError(label, "include", f"{path} calibrates {device!r}, not {name!r}")
+            hint = f" (or kernels_from: {device})" if sibling is None else ""
+            raise SpecError(label, "include", f"{path} calibrates {device!r}, not {name!r}{hint}")
         for family, variants in block.items():
             target = kernels.setdefault(family, {})
             if not isinstance(variants, dict):

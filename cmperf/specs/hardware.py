@@ -85,6 +85,8 @@ class Device:
     kernels: dict[str, dict[str, dict[str, Sourced]]] = field(default_factory=dict)
     # The overlay file each calibrated figure came from, by key (kernels.gemm.bf16.fixed_s).
     kernel_files: dict[str, str] = field(default_factory=dict)
+    # The device whose fitted kernel parameters this one includes (no measurements of its own).
+    kernels_from: str | None = None
     # Resolved kernel parameters by (family, variant), filled on first use (a copy made with
     # dataclasses.replace starts empty).
     kernel_memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
@@ -224,6 +226,7 @@ def read_device(r: Reader, name: str) -> Device:
 
     kernels = read_kernels(r.sub("kernels")) if r.has("kernels") else {}
     r.raw("include", None)  # applied by the loader (specs.calibration) before reading
+    kernels_from = r.string("kernels_from", None)  # whose fitted kernel laws it includes
     return Device(
         name=name,
         source=r.string("source"),
@@ -237,6 +240,7 @@ def read_device(r: Reader, name: str) -> Device:
         comm_overhead=overhead,
         hbm_bandwidth_follows_cores=follows_sourced,
         kernels=kernels,
+        kernels_from=kernels_from,
     )
 
 
