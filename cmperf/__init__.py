@@ -57,9 +57,9 @@ class _ValidateModule(types.ModuleType):
     """cmperf.validate: the validation module, callable as the API's `validate()`."""
 
     def __call__(self, file: Any = None, overrides: Any = ()) -> list[Any]:
-        """Predict every point of the validation file (default: the shipped one), with
+        """Predict every point of the validation file (default: every shipped one), with
         `overrides` (--set pairs) applied to each first."""
-        return self.run(file or self.DEFAULT_FILE, tuple(overrides))
+        return self.run(file, tuple(overrides))
 
 
 class _Package(types.ModuleType):

@@ -182,6 +182,7 @@ def _layers(
     p: Any,
     tp: int,
     exchange: str,
+    domain_ranks: int | None = None,
 ) -> list[Layer]:
     """Dense-FFN and MoE layers (those the model has) for one run on one rank: one microbatch
     where the pipeline covers the kind, the whole batch where not. `attention(k)` builds the
@@ -194,7 +195,7 @@ def _layers(
     dense = attention(k("dense")) + dense_ffn_ops(m, q, tokens * k("dense"), tp)
     layers = [Layer("dense", m.dense_layers, tuple(dense))]
     if m.moe is not None:
-        moe = moe_ops(m, q, expert_tokens * k("moe"), p, exchange)
+        moe = moe_ops(m, q, expert_tokens * k("moe"), p, exchange, domain_ranks)
         layers.append(Layer("moe", m.moe_layers, tuple(attention(k("moe")) + moe)))
     return [layer for layer in layers if layer.count]
 
@@ -291,12 +292,13 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
     tokens_rank = f.tokens_per_device / ranks
     mb = f.microbatches
     tokens_mb = tokens_rank / mb
+    domain = s.cluster.scale_up[-1].ranks if s.cluster.scale_up else 1  # ranks on scale-up links
     if m.attention.kind == "mla":
         # SP-TP-SP: each rank keeps its own tokens; attention_tp splits the core attention.
         def attention(k: int) -> list[Op]:
             return prefill_attention_ops(m, q, tokens_mb * k, f.input_len, f.attention_tp)
 
-        layers = _layers(m, q, f, attention, tokens_mb, tokens_mb, p, 1, NORMAL)
+        layers = _layers(m, q, f, attention, tokens_mb, tokens_mb, p, 1, NORMAL, domain)
     else:
         # Tensor parallelism: the tp ranks of a group all process the group's tokens.
         group_mb = tokens_mb * f.tp
@@ -304,7 +306,7 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
         def attention(k: int) -> list[Op]:
             return prefill_attention_ops(m, q, group_mb * k, f.input_len, f.tp)
 
-        layers = _layers(m, q, f, attention, group_mb, tokens_mb, p, f.tp, NORMAL)
+        layers = _layers(m, q, f, attention, group_mb, tokens_mb, p, f.tp, NORMAL, domain)
     stack = _run_stack(s, layers, f)
     prompts_rank = tokens_rank / f.input_len
     head = _costed(

@@ -420,31 +420,44 @@ def moe_exchange(
     ep: int,
     dtype: DType,
     exchange: str = LOW_LATENCY,
+    domain_ranks: int | None = None,
 ) -> Op:
     """MoE dispatch or combine on one rank: each of `tokens` tokens goes to `destinations`
     expert ranks (top-k, plus a dedicated shared-expert rank) as one message each; copies for
-    the rank itself stay local. `exchange` is the kernel: low_latency (decode) or normal."""
-    copies = tokens * destinations * remote_fraction(ep)
-    peers = expected_peers(ep, tokens, destinations)
+    the rank itself stay local. `exchange` is the kernel: low_latency (decode) or normal.
+
+    A normal (prefill) exchange whose group spans several scale-up domains of `domain_ranks`
+    ranks is hierarchical, as DeepEP routes it: a token crosses the scale-out network once per
+    remote domain its experts are in (to the rank of the same index there), and is forwarded
+    inside that domain over the scale-up links, which overlaps the slower scale-out transfer;
+    the op prices the scale-out part. Low-latency kernels send every copy directly."""
     per_token = message_bytes_per_token(model.hidden, dtype)
-    return communication(
-        kind.value,
-        kind,
-        copies * per_token,
-        peers,
-        ep,
-        tokens=tokens,
-        hidden=model.hidden,
-        topk=destinations,
-        experts=model.moe.routed_experts,
-        ep=ep,
-        bytes_per_token=per_token,
-        variant=exchange,
-    )
+    shape = {
+        "tokens": tokens,
+        "hidden": model.hidden,
+        "topk": destinations,
+        "experts": model.moe.routed_experts,
+        "ep": ep,
+        "bytes_per_token": per_token,
+        "variant": exchange,
+    }
+    if exchange == NORMAL and domain_ranks and ep > domain_ranks:
+        domains = ep // domain_ranks
+        copies = tokens * expected_peers(domains, 1, destinations)  # remote domains per token
+        peers = expected_peers(domains, tokens, destinations)
+    else:
+        copies = tokens * destinations * remote_fraction(ep)
+        peers = expected_peers(ep, tokens, destinations)
+    return communication(kind.value, kind, copies * per_token, peers, ep, **shape)
 
 
 def moe_ops(
-    model: ModelSpec, q: Quantization, tokens: Any, p: Placement, exchange: str = LOW_LATENCY
+    model: ModelSpec,
+    q: Quantization,
+    tokens: Any,
+    p: Placement,
+    exchange: str = LOW_LATENCY,
+    domain_ranks: int | None = None,
 ) -> list[Op]:
     """Gate, dispatch, routed + shared experts as grouped GEMMs, combine (per microbatch).
 
@@ -465,7 +478,16 @@ def moe_ops(
         ops += _routing_steps_out(model, q, tokens, destinations)
     if p.ep > 1:
         ops.append(
-            moe_exchange(CommKind.DISPATCH, model, tokens, destinations, p.ep, q.dispatch, exchange)
+            moe_exchange(
+                CommKind.DISPATCH,
+                model,
+                tokens,
+                destinations,
+                p.ep,
+                q.dispatch,
+                exchange,
+                domain_ranks,
+            )
         )
     if routed_twice:
         # second routing: the received copies sorted by local expert
@@ -502,7 +524,16 @@ def moe_ops(
         ops.append(vector_op("index_select", "moe", act_bytes=2 * load * h * q.combine.bytes))
     if p.ep > 1:
         ops.append(
-            moe_exchange(CommKind.COMBINE, model, tokens, destinations, p.ep, q.combine, exchange)
+            moe_exchange(
+                CommKind.COMBINE,
+                model,
+                tokens,
+                destinations,
+                p.ep,
+                q.combine,
+                exchange,
+                domain_ranks,
+            )
         )
     if routed_twice:
         # second finalize: each token's returned copies (and its shared expert's output)

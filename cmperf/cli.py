@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -32,6 +32,14 @@ class Format(StrEnum):
 
 class SchemaKind(StrEnum):
     SCENARIO = "scenario"
+    HARDWARE = "hardware"
+    MODEL = "model"
+
+
+class ListKind(StrEnum):
+    HARDWARE = "hardware"
+    MODELS = "models"
+    SCENARIOS = "scenarios"
 
 
 ScenarioArgument = Annotated[
@@ -158,6 +166,23 @@ def _output(
         table()
 
 
+def _report(format_: str, kind: str, result: object, *table_args: object) -> None:
+    """Write `result` with the report module's views of `kind` (KIND_record, KIND_csv,
+    KIND_markdown, render_KIND)."""
+    from . import report
+
+    def view(name: str) -> Callable[..., Any]:
+        return getattr(report, name)
+
+    _output(
+        format_,
+        json=lambda: view(f"{kind}_record")(result),
+        csv=lambda: view(f"{kind}_csv")(result),
+        markdown=lambda: view(f"{kind}_markdown")(result),
+        table=lambda: view(f"render_{kind}")(result, _console(), *table_args),
+    )
+
+
 @app.command()
 def estimate(
     scenario: ScenarioArgument,
@@ -215,13 +240,16 @@ def estimate(
 
 @app.command()
 def validate(
-    file: Annotated[Path | None, typer.Option(help="Validation points file.")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="Validation points file (default: every shipped one).")
+    ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option(
             "--set",
             help="Apply to every point before its own settings, e.g. a what-if calibration "
-            "hardware.device.efficiency.compute.gemm=0.6 (repeatable).",
+            "hardware.device.efficiency.compute.gemm=0.6 (repeatable); without --file, to the "
+            "CloudMatrix384 points.",
         ),
     ] = None,
     format_: FormatOption = Format.TABLE,
@@ -237,31 +265,20 @@ def validate(
     """Predict every published measurement in the validation file and show the errors.
 
     Exits 1 when a point is outside its bound and not a known gap (or a known gap closed)."""
-    from . import report
     from . import validate as validation
 
     try:
         if fit:
             result = validation.fit_in_situ(file or validation.DEFAULT_FILE, tuple(set_ or ()))
-            _output(
-                format_,
-                json=lambda: report.fit_record(result),
-                csv=lambda: report.fit_csv(result),
-                markdown=lambda: report.fit_markdown(result),
-                table=lambda: report.render_fit(result, _console()),
-            )
+            _report(format_, "fit", result)
             return
-        outcomes = validation.run(file or validation.DEFAULT_FILE, tuple(set_ or ()))
+        # A what-if edits one system's specs: without --file it applies to the defining case.
+        chosen = file if file is not None or not set_ else validation.DEFAULT_FILE
+        outcomes = validation.run(chosen, tuple(set_ or ()))
     except CmperfError as exc:
         _fail(exc)
         return
-    _output(
-        format_,
-        json=lambda: report.validation_record(outcomes),
-        csv=lambda: report.validation_csv(outcomes),
-        markdown=lambda: report.validation_markdown(outcomes),
-        table=lambda: report.render_validation(outcomes, _console()),
-    )
+    _report(format_, "validation", outcomes)
     if not all(o.as_expected for o in outcomes):
         raise typer.Exit(1)
 
@@ -376,6 +393,50 @@ def sweep(
         markdown=lambda: report.sweep_markdown(result),
         table=lambda: report.render_sweep(result, _console()),
     )
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[
+        list[str], typer.Argument(help="Scenarios (names or paths), one column each.")
+    ],
+    vs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vs",
+            help="Another column: the first scenario with these overrides, comma-separated "
+            "dotted.key=value pairs (repeatable), e.g. --vs decode.microbatches=1",
+        ),
+    ] = None,
+    set_: SetOption = None,
+    format_: FormatOption = Format.TABLE,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Draw throughput per device and per TFLOPS as bars to FILE.png or FILE.svg "
+            "(needs the plot extra: pip install 'cmperf\\[plot]')."
+        ),
+    ] = None,
+    ideal: IdealOption = False,
+) -> None:
+    """Compare deployments side by side, per phase: throughput per device, per TFLOPS and per
+    TB/s of HBM, TPOT or batch time, memory, the bound, and the change against the first."""
+    from .compare import columns
+    from .compare import compare as run_compare
+
+    try:
+        if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise CmperfError(f"--plot: expected a .png, .svg or .pdf file name, got {plot}")
+        variants = [[p.strip() for p in v.split(",") if p.strip()] for v in vs or []]
+        result = run_compare(columns(scenarios, variants, list(_sets(set_, ideal))))
+        if plot is not None:
+            from .plot import plot_compare
+
+            plot_compare(result, plot)
+    except CmperfError as exc:
+        _fail(exc)
+        return
+    _report(format_, "compare", result)
 
 
 def _progress():
@@ -552,12 +613,38 @@ def check(
 
 @app.command()
 def schema(
-    kind: Annotated[SchemaKind, typer.Argument(help="Which file kind: scenario.")],
+    kind: Annotated[
+        SchemaKind,
+        typer.Argument(help="Which file kind: scenario, hardware (device or cluster) or model."),
+    ],
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of a spec file kind, for editors and linters."""
-    from .schema import scenario_schema
+    from .schema import SCHEMAS
 
-    _emit_json(scenario_schema())
+    _emit_json(SCHEMAS[kind.value]())
+
+
+@app.command("list")
+def list_specs(
+    kind: Annotated[
+        ListKind | None,
+        typer.Argument(
+            help="hardware, models or scenarios (default: all three).", show_default=False
+        ),
+    ] = None,
+    format_: FormatOption = Format.TABLE,
+) -> None:
+    """List the specs cmperf ships and those in the working folder: name, kind, where found.
+
+    Working-folder specs: those in its hardware_specs/, model_specs/ and scenarios/ folders.
+
+    And its own *.yaml files that are specs (by kind:, or hardware: and model: for a scenario).
+
+    Name a spec by the name shown. A file that does not parse is listed with its error."""
+    from . import report
+
+    entries = report.find_specs(None if kind is None else kind.value, Path.cwd())
+    _report(format_, "listing", entries)
 
 
 @app.command()
@@ -582,7 +669,6 @@ def calibrate(
 
     Prints per family and variant: rows used, then median and p90 absolute % error before the
     fit (the spec's defaults), after it, and on the held-out rows."""
-    from . import report
     from .kernels.calibrate import calibrate as run
     from .specs import load_hardware
 
@@ -598,13 +684,7 @@ def calibrate(
     except CmperfError as exc:
         _fail(exc)
         return
-    _output(
-        format_,
-        json=lambda: report.calibrate_record(result),
-        csv=lambda: report.calibrate_csv(result),
-        markdown=lambda: report.calibrate_markdown(result),
-        table=lambda: report.render_calibrate(result, _console(), str(output) if output else None),
-    )
+    _report(format_, "calibrate", result, str(output) if output else None)
 
 
 @app.command(

@@ -127,6 +127,7 @@ def link_facts(cluster: Cluster, tier: Tier, cores: int = 0) -> Facts:
         tier.bandwidth_bytes_per_s,
         tier.latency_s,
         f"{cluster.name} {tier.name}",
+        tier.exchange_efficiency.value if tier.exchange_efficiency else 0.0,
     )
 
 
@@ -150,6 +151,12 @@ def cost_params(
         value, where = resolved[p.name]
         if p.name == FIXED and not first_of_kernel:
             out[p.name] = Param(0.0, p.unit, _text(f"launch counted with kernel {op.kernel}"))
+        elif p.name == LINK_SHARE and facts.link_exchange_efficiency and op.family in EXCHANGES:
+            tier = cluster.tier_for(op.comm.group_ranks)
+            key = f"scale_up.{tier.name}" if tier.name != "scale_out" else "scale_out"
+            stated = tier.exchange_efficiency
+            text = f"{_shown(cluster.file)}: {key}.exchange_efficiency ({stated.source})"
+            out[p.name] = Param(stated.value, p.unit, _text(text))
         else:
             out[p.name] = Param(value, p.unit, _text(where))
     return out
@@ -189,6 +196,8 @@ def _fact_sources(op: Op, cluster: Cluster, facts: Facts) -> dict[tuple[str, flo
 
 
 FIXED = "fixed_s"  # every family's fixed cost per kernel launch
+LINK_SHARE = "bandwidth_efficiency"  # an exchange kernel's share of its link's bandwidth
+EXCHANGES = ("dispatch", "combine")  # the token exchanges a tier's exchange_efficiency covers
 
 
 def _text(text: str) -> Callable[[], str]:
@@ -241,4 +250,6 @@ def cost_values(
         values[name] = value
     if not first_of_kernel and FIXED in values:
         values[FIXED] = 0.0
+    if facts.link_exchange_efficiency and op.family in EXCHANGES:
+        values[LINK_SHARE] = facts.link_exchange_efficiency  # measured on this tier
     return values

@@ -108,3 +108,27 @@ def plot_timeline(title: str, window_s: float, bars: list[Any], path: Path) -> N
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     _save(plt, fig, path)
+
+
+def plot_compare(comparison: Any, path: Path) -> None:
+    """Bars per phase: throughput per device and per TFLOPS of each compared column."""
+    plt = _pyplot()
+    phases = list(comparison.phases)
+    fig, axes = plt.subplots(
+        len(phases), 2, figsize=(11, 3.2 * len(phases)), dpi=120, squeeze=False
+    )
+    labels = [c.label for c in comparison.columns]
+    for row, phase in zip(axes, phases, strict=True):
+        figures = comparison.phases[phase]
+        for ax, metric, title in (
+            (row[0], "throughput_tokens_per_s", "tokens/s per device"),
+            (row[1], "per_tflops", "tokens/s per TFLOPS"),
+        ):
+            values = [0.0 if f is None else getattr(f, metric) for f in figures]
+            ax.barh(range(len(labels)), values, color="tab:blue")
+            ax.set_yticks(range(len(labels)), labels, fontsize=7)
+            ax.invert_yaxis()
+            ax.set_title(f"{phase}: {title}", fontsize=9)
+            ax.grid(True, axis="x", alpha=0.3)
+    fig.tight_layout()
+    _save(plt, fig, path)

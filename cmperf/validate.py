@@ -19,7 +19,8 @@ from .specs import PACKAGE_DIR, apply_overrides, load_references
 from .specs.reader import Reader, load_yaml
 from .units import Dimension, parse_quantity
 
-DEFAULT_FILE = PACKAGE_DIR / "validation" / "cloudmatrix384.yaml"
+VALIDATION_DIR = PACKAGE_DIR / "validation"
+DEFAULT_FILE = VALIDATION_DIR / "cloudmatrix384.yaml"  # the defining case, and its in-situ fit
 KINDS = ("estimate", "ratio", "exchange")
 GROUPS = ("calibration", "validation")  # points that set a parameter; points only predicted
 
@@ -153,8 +154,11 @@ def load_points(path: Path = DEFAULT_FILE) -> list[Point]:
         if kind == "ratio":
             spec["baseline_set"] = _overrides(r, "baseline_set")
         if kind == "exchange":
+            hardware = r.raw("hardware")  # a cluster name, or {spec: NAME, nodes: N, ...}
+            if not isinstance(hardware, str | dict):
+                raise r.error("hardware", f"expected a cluster name or mapping, got {hardware!r}")
             spec.update(
-                hardware=r.string("hardware"),
+                hardware=hardware,
                 model=r.string("model"),
                 op=r.string("op", choices=["dispatch", "combine"]),
                 ep=r.integer("ep"),
@@ -254,9 +258,30 @@ def _predict(point: Point, cache: dict, overrides: tuple[str, ...] = ()) -> floa
     return value
 
 
-def run(path: Path = DEFAULT_FILE, overrides: tuple[str, ...] = ()) -> list[Outcome]:
+def validation_files() -> list[Path]:
+    """Every points file shipped: the defining case first, then the others by name."""
+    others = sorted(p for p in VALIDATION_DIR.glob("*.yaml") if p != DEFAULT_FILE)
+    return [DEFAULT_FILE, *others]
+
+
+def load_all(path: Path | None = None) -> list[Point]:
+    """The points of one file, or of every shipped file (`path` None); ids are unique."""
+    files = [path] if path is not None else validation_files()
+    points = [p for f in files for p in load_points(f)]
+    seen: dict[str, Point] = {}
+    for p in points:
+        if p.id in seen:
+            raise SpecError(
+                p.file, p.path, f"point id {p.id!r} is used twice (also {seen[p.id].file})"
+            )
+        seen[p.id] = p
+    return points
+
+
+def run(path: Path | None = None, overrides: tuple[str, ...] = ()) -> list[Outcome]:
+    """Every point of `path`, or of every shipped file."""
     cache: dict = {}
-    return [evaluate(p, cache, tuple(overrides)) for p in load_points(path)]
+    return [evaluate(p, cache, tuple(overrides)) for p in load_all(path)]
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,7 @@ def test_validate_fit_command() -> None:
 def test_validate_prints_both_groups() -> None:
     result = CliRunner().invoke(app, ["validate", "--format", "markdown"])
     assert "### calibration" in result.output and "### validation" in result.output
-    assert "validation: median absolute error" in result.output
+    assert "cloudmatrix384, validation: median absolute error" in result.output
 
 
 def test_validation_median_error_within_five_percent() -> None:
@@ -203,7 +203,7 @@ def test_validation_median_error_within_five_percent() -> None:
     percentage points) is at most 5 %."""
     from cmperf.report.validate import median_abs_error
 
-    outcomes = validate.run()
+    outcomes = validate.run(validate.DEFAULT_FILE)
     assert median_abs_error(outcomes, "validation") <= 0.05
 
 
@@ -222,3 +222,11 @@ def test_small_kernels_scale_sublinearly_with_a_streams_cores() -> None:
     for op in ops:
         ratio = float(op_cost(op, cluster, third).total_s / op_cost(op, cluster, whole).total_s)
         assert ratio < 1.5, (op.name, ratio)
+
+
+def test_a_what_if_without_file_applies_to_the_defining_case() -> None:
+    result = CliRunner().invoke(app, ["validate", "--set", f"{CLOCK}=0.8", "--format", "json"])
+    ids = {p["id"] for p in json.loads(result.output)["points"]}
+    assert ids == {p.id for p in validate.load_points(validate.DEFAULT_FILE)}
+    everything = CliRunner().invoke(app, ["validate", "--format", "json"])
+    assert len(json.loads(everything.output)["points"]) > len(ids)

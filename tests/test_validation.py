@@ -15,7 +15,7 @@ import pytest
 
 from cmperf import validate
 
-POINTS = validate.load_points()
+POINTS = validate.load_all()
 GOLDEN = Path(__file__).parent / "golden" / "validation.json"
 _CACHE: dict = {}
 

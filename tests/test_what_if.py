@@ -126,7 +126,7 @@ def test_explain_cites_the_edit() -> None:
 def _validation(*sets: str) -> dict[str, float]:
     from cmperf import validate
 
-    return {o.point.id: o.predicted for o in validate.run(overrides=sets)}
+    return {o.point.id: o.predicted for o in validate.run(validate.DEFAULT_FILE, sets)}
 
 
 def test_validate_under_a_what_if_calibration() -> None:

@@ -98,6 +98,9 @@ class Facts:
     link_bytes_per_s: float = 0.0
     link_latency_s: float = 0.0
     link: str = ""  # which tier, for sources
+    # The tier's measured share of its bandwidth for token exchanges (0: it states none);
+    # where stated it replaces the exchange kernel's bandwidth_efficiency.
+    link_exchange_efficiency: float = 0.0
 
 
 class Family:

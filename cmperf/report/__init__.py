@@ -10,12 +10,20 @@ markdown table or CSV, so the formats cannot drift apart. One module per command
 - sweep: `cmperf sweep`
 - explain: `cmperf explain` (--op, --solve, composition); timeline: `cmperf explain --timeline`
 - check: `cmperf check`
+- listing: `cmperf list`
 """
 
 from __future__ import annotations
 
 from .check import CHECK_COLUMNS, CHECK_CSV_COLUMNS, check_csv, check_markdown, render_check
 from .common import csv_cell, csv_text, markdown_table
+from .compare import (
+    COMPARE_SCHEMA,
+    compare_csv,
+    compare_markdown,
+    compare_record,
+    render_compare,
+)
 from .estimate import (
     ESTIMATE_SCHEMA,
     LAYER_COLUMNS,
@@ -58,6 +66,16 @@ from .kernel import (
     render_kernel,
     render_predictions,
 )
+from .listing import (
+    LIST_COLUMNS,
+    LIST_CSV_COLUMNS,
+    LIST_SCHEMA,
+    find_specs,
+    listing_csv,
+    listing_markdown,
+    listing_record,
+    render_listing,
+)
 from .sweep import (
     FRONTIER_COLUMNS,
     SWEEP_SCHEMA,
@@ -93,12 +111,16 @@ __all__ = [
     "CALIBRATE_SCHEMA",
     "CHECK_COLUMNS",
     "CHECK_CSV_COLUMNS",
+    "COMPARE_SCHEMA",
     "COMPOSITION_COLUMNS",
     "ESTIMATE_SCHEMA",
     "EXPLAIN_SYMBOL_COLUMNS",
     "FIT_SCHEMA",
     "FRONTIER_COLUMNS",
     "LAYER_COLUMNS",
+    "LIST_COLUMNS",
+    "LIST_CSV_COLUMNS",
+    "LIST_SCHEMA",
     "OP_COLUMNS",
     "SWEEP_SCHEMA",
     "TIMELINE_COLUMNS",
@@ -111,6 +133,9 @@ __all__ = [
     "calibrate_record",
     "check_csv",
     "check_markdown",
+    "compare_csv",
+    "compare_markdown",
+    "compare_record",
     "composition_csv",
     "composition_markdown",
     "composition_record",
@@ -119,6 +144,7 @@ __all__ = [
     "estimate_csv",
     "estimate_markdown",
     "estimate_record",
+    "find_specs",
     "fit_csv",
     "fit_markdown",
     "fit_record",
@@ -126,6 +152,9 @@ __all__ = [
     "kernel_csv",
     "kernel_markdown",
     "kernel_record",
+    "listing_csv",
+    "listing_markdown",
+    "listing_record",
     "markdown_table",
     "op_explanation_csv",
     "op_explanation_markdown",
@@ -137,10 +166,12 @@ __all__ = [
     "predictions_record",
     "render_calibrate",
     "render_check",
+    "render_compare",
     "render_composition",
     "render_estimate",
     "render_fit",
     "render_kernel",
+    "render_listing",
     "render_op_explanation",
     "render_predictions",
     "render_solution",

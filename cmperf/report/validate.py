@@ -34,13 +34,30 @@ GROUP_TITLES = {
 }
 
 
-def median_abs_error(outcomes: list[Any], group: str = "validation") -> float | None:
+def median_abs_error(
+    outcomes: list[Any], group: str = "validation", file: str | None = None
+) -> float | None:
     """Median absolute error of a group's points (relative for figures, the difference of the
-    change for ratios: both as fractions, shown as % and percentage points)."""
+    change for ratios: both as fractions, shown as % and percentage points), of one points
+    file (by stem) or of all."""
     import statistics
 
-    errors = [abs(o.error) for o in outcomes if o.point.group == group]
+    errors = [
+        abs(o.error)
+        for o in outcomes
+        if o.point.group == group and (file is None or _stem(o.point.file) == file)
+    ]
     return statistics.median(errors) if errors else None
+
+
+def _stem(path: str) -> str:
+    from pathlib import Path
+
+    return Path(path).stem
+
+
+def _files(outcomes: list[Any]) -> list[str]:
+    return list(dict.fromkeys(_stem(o.point.file) for o in outcomes))
 
 
 def _show(value: float, unit: str) -> str:
@@ -111,10 +128,14 @@ def _validation_summary(outcomes: list[Any]) -> list[str]:
             gaps.setdefault(o.point.known_gap, []).append(o.point.id)
     count = sum(len(ids) for ids in gaps.values())
     lines = []
-    for group in GROUP_TITLES:
-        median = median_abs_error(outcomes, group)
-        if median is not None:
-            lines.append(f"{group}: median absolute error {100 * median:.1f} % (ratios in points)")
+    for file in _files(outcomes):
+        for group in GROUP_TITLES:
+            median = median_abs_error(outcomes, group, file)
+            if median is not None:
+                lines.append(
+                    f"{file}, {group}: median absolute error {100 * median:.1f} % "
+                    "(ratios in points)"
+                )
     lines.append(f"{passed} of {len(outcomes)} points within bounds; {count} known gaps:")
     lines += [f"- {', '.join(ids)}: {reason}" for reason, ids in gaps.items()]
     return lines

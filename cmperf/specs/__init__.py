@@ -193,6 +193,7 @@ def _load_model(path: Path, edits: dict[str, Any] | None = None, origin: str = "
         else:
             data, label = _document(path, edits, origin)
             r = Reader(data, label)
+            r.string("kind", "model", choices=["model"])  # optional: says what the file is
             spec = replace(read_model(r, r.string("name")), file=str(path))
             r.done()
         _CACHE[key] = spec

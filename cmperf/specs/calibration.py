@@ -73,22 +73,24 @@ def apply(
     kernels = merged.setdefault("kernels", {}) or {}
     merged["kernels"] = kernels
     name = data.get("name")
-    # A device without kernel measurements of its own may take the fitted laws of a sibling
-    # (`kernels_from: h200-sxm`: same kernels, same architecture), applied to its own peaks,
-    # cores and bandwidths; its spec says so and the overlay is included like its own.
-    sibling = data.get("kernels_from")
+    # A device without kernel measurements of its own may take the fitted laws of siblings
+    # (`kernels_from: h200-sxm`, or a list: same kernels, same architecture), applied to its
+    # own peaks, cores and bandwidths; its spec says so and the overlays are included like its
+    # own (later includes win, parameter by parameter).
+    siblings = data.get("kernels_from") or []
+    siblings = [siblings] if isinstance(siblings, str) else siblings
     for path in paths:
         if path not in overlays and not path.is_file():
             raise SpecError(label, "include", f"{path}: file not found")
         device, block = read_overlay(path)
-        if device != name and not (path not in overlays and device == sibling):
+        if device != name and not (path not in overlays and device in siblings):
             if path in overlays:
                 raise SpecError(
                     "--calibration",
                     str(path),
                     f"calibrates {device!r}, but this run's device is {name!r}",
                 )
-            hint = f" (or kernels_from: {device})" if sibling is None else ""
+            hint = f" (or kernels_from: {device})" if not siblings else ""
             raise SpecError(label, "include", f"{path} calibrates {device!r}, not {name!r}{hint}")
         for family, variants in block.items():
             target = kernels.setdefault(family, {})

@@ -86,7 +86,7 @@ class Device:
     # The overlay file each calibrated figure came from, by key (kernels.gemm.bf16.fixed_s).
     kernel_files: dict[str, str] = field(default_factory=dict)
     # The device whose fitted kernel parameters this one includes (no measurements of its own).
-    kernels_from: str | None = None
+    kernels_from: tuple[str, ...] = ()
     # Resolved kernel parameters by (family, variant), filled on first use (a copy made with
     # dataclasses.replace starts empty).
     kernel_memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
@@ -108,6 +108,10 @@ class Tier:
     bandwidth_bytes_per_s: float
     latency_s: float
     source: str
+    # Share of the bandwidth a token exchange (MoE dispatch/combine) sustains on this tier,
+    # where measured on it; it replaces the exchange kernel's own fitted share, which belongs
+    # to the link it was measured on (DeepEP over NVLink and over RDMA differ).
+    exchange_efficiency: Sourced | None = None
 
 
 @dataclass(frozen=True)
@@ -226,7 +230,13 @@ def read_device(r: Reader, name: str) -> Device:
 
     kernels = read_kernels(r.sub("kernels")) if r.has("kernels") else {}
     r.raw("include", None)  # applied by the loader (specs.calibration) before reading
-    kernels_from = r.string("kernels_from", None)  # whose fitted kernel laws it includes
+    raw_from = r.raw("kernels_from", None)  # whose fitted kernel laws it includes
+    if raw_from is not None and not (
+        isinstance(raw_from, str)
+        or (isinstance(raw_from, list) and all(isinstance(x, str) for x in raw_from))
+    ):
+        raise r.error("kernels_from", f"expected a device name or a list of them, got {raw_from!r}")
+    kernels_from = (raw_from,) if isinstance(raw_from, str) else tuple(raw_from or ())
     return Device(
         name=name,
         source=r.string("source"),
@@ -252,8 +262,11 @@ def _tier(r: Reader, key: str, name: str) -> Tier:
         bandwidth_bytes_per_s=t.quantity("bandwidth", Dimension.BANDWIDTH),
         latency_s=t.quantity("latency", Dimension.TIME),
         source=t.string("source"),
+        exchange_efficiency=(
+            _sourced(t, "exchange_efficiency") if t.has("exchange_efficiency") else None
+        ),
     )
-    t.done(["ranks", "bandwidth", "latency", "source"])
+    t.done(["ranks", "bandwidth", "latency", "source", "exchange_efficiency"])
     return tier
 
 

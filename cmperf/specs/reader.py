@@ -180,6 +180,7 @@ class Reader:
                 raise SpecError(file, path, f"key {shown(key)} is not a name: keys are text")
         self.data: dict[str, Any] = data
         self._used: set[str] = set()
+        self._optional: set[str] = set()  # keys asked about with has(): allowed, maybe absent
 
     def key_path(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -188,6 +189,7 @@ class Reader:
         return SpecError(self.file, self.key_path(key), message)
 
     def has(self, key: str) -> bool:
+        self._optional.add(key)
         return key in self.data
 
     def raw(self, key: str, default: Any = ..., *, expected: str = "") -> Any:
@@ -277,10 +279,11 @@ class Reader:
         return list(self.data)
 
     def done(self, known: list[str] | None = None) -> None:
-        """Reject any key that was not read."""
+        """Reject any key that was not read, naming the allowed keys: `known`, else those
+        read and those asked about (optional keys such as `kernels`, read only if present)."""
         for key in self.data:
             if key not in self._used:
-                choices = known if known is not None else sorted(self._used)
+                choices = known if known is not None else sorted(self._used | self._optional)
                 raise self.error(
                     key,
                     f"unknown key{did_you_mean(key, choices)}; "

@@ -1,5 +1,6 @@
 """Rewrite the golden predictions, the README's validation table, the `cmperf check` baselines
-of the shipped scenarios and the published scenario JSON Schema from the current model.
+of the shipped scenarios and the published JSON Schemas (scenario, hardware, model) from the
+current model.
 
 Run after a deliberate change of the model's numbers: `python tests/golden/update.py`.
 """
@@ -26,7 +27,10 @@ BASELINE_SCENARIOS = (
     "scenarios/cloudmatrix384-decode.yaml",
     "scenarios/cloudmatrix384-prefill.yaml",
 )
-SCHEMA_FILE = ROOT / "docs" / "scenario.schema.json"
+# `cmperf schema KIND` of each spec kind, published under docs/.
+SCHEMA_FILES = {
+    kind: ROOT / "docs" / f"{kind}.schema.json" for kind in ("scenario", "hardware", "model")
+}
 
 
 def write_baselines() -> list[Path]:
@@ -54,10 +58,10 @@ def write_baselines() -> list[Path]:
     return written
 
 
-def schema_text() -> str:
-    from cmperf.schema import scenario_schema
+def schema_text(kind: str = "scenario") -> str:
+    from cmperf.schema import SCHEMAS
 
-    return json.dumps(scenario_schema(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(SCHEMAS[kind](), indent=2, ensure_ascii=False) + "\n"
 
 
 def validation_table(outcomes: list[validate.Outcome]) -> str:
@@ -81,7 +85,7 @@ def readme_table(text: str) -> str:
 
 if __name__ == "__main__":
     cache: dict = {}
-    outcomes = [validate.evaluate(p, cache) for p in validate.load_points()]
+    outcomes = [validate.evaluate(p, cache) for p in validate.load_all()]
     values = {o.point.id: o.predicted for o in outcomes}
     golden = Path(__file__).with_name("validation.json")
     golden.write_text(json.dumps(values, indent=2) + "\n")
@@ -90,5 +94,6 @@ if __name__ == "__main__":
     print(f"wrote {len(values)} predictions to {golden} and the table in {README}")
     for path in write_baselines():
         print(f"wrote baseline {path.relative_to(ROOT)}")
-    SCHEMA_FILE.write_text(schema_text())
-    print(f"wrote {SCHEMA_FILE.relative_to(ROOT)}")
+    for kind, path in SCHEMA_FILES.items():
+        path.write_text(schema_text(kind))
+        print(f"wrote {path.relative_to(ROOT)}")
