@@ -22,6 +22,7 @@ from .build import (
     prefill_attention_ops,
 )
 from .cost import Cost, op_cost
+from .formulas import maximum
 from .formulas.serving import decode_throughput_per_device, prefill_throughput_per_device, tpot_s
 from .memory import MemoryUse, check_fits, memory_use
 from .ops import CommKind, Op
@@ -32,6 +33,7 @@ from .specs.hardware import Cluster
 from .specs.model import ModelSpec
 from .specs.scenario import Decode, Phase, Prefill, Scenario, Stream
 
+PIPELINE_FILL = "pipeline_fill"  # the layers row that holds filling and draining the pipeline
 # Per-step ops (embedding, LM head, sampling) run alone on every core of the rank.
 WHOLE_RANK = Stream("main", ("attention", "moe", "ffn", "comm", "head"))
 
@@ -130,10 +132,23 @@ class _Stack:
 
     layers: list[Layer]
     costed: dict[str, list[tuple[Op, Cost, Stream]]]
-    layer_times: dict[str, Any]
+    layer_times: dict[str, Any]  # each kind's layer in steady state (the pipeline full)
     makespan_s: Any
     chains: dict[str, list[Task]]
     runs: dict[str, int]  # times each layer kind's ops run per layer (its microbatches)
+    fill_s: Any = 0.0  # what filling and draining the pipelines adds to the layers' sum
+    pipelined: bool = False  # whether any run of layers was pipelined
+
+    def rows(self) -> list[LayerResult]:
+        """One row per layer kind at its steady time, and the pipeline's fill, which together
+        add up to the makespan."""
+        out = [
+            LayerResult(layer.kind, layer.count, self.layer_times[layer.kind])
+            for layer in self.layers
+        ]
+        if self.pipelined:
+            out.append(LayerResult(PIPELINE_FILL, 1, self.fill_s))
+        return out
 
 
 def _run_stack(s: Scenario, layers: list[Layer], phase: Phase) -> _Stack:
@@ -144,7 +159,10 @@ def _run_stack(s: Scenario, layers: list[Layer], phase: Phase) -> _Stack:
     layer_times: dict[str, Any] = {}
     runs: dict[str, int] = {}
     makespan: Any = 0.0
+    fill: Any = 0.0
+    any_pipelined = False
     for pipelined, segment in groupby(layers, key=lambda layer: phase.is_pipelined(layer.kind)):
+        any_pipelined = any_pipelined or pipelined
         segment = list(segment)
         streams, mb = (phase.streams, phase.microbatches) if pipelined else ((WHOLE_RANK,), 1)
         for layer in segment:
@@ -155,11 +173,16 @@ def _run_stack(s: Scenario, layers: list[Layer], phase: Phase) -> _Stack:
         per_layer = timeline.layer_times_s()
         start = 0
         for layer in segment:
-            # Mean time of this kind's layers in the pipeline (the first one includes filling it).
-            layer_times[layer.kind] = sum(per_layer[start : start + layer.count], 0.0) / layer.count
+            # The last of a run of identical layers repeats the steady state; the first ones
+            # also fill the pipeline, which the fill row counts once.
+            times = per_layer[start : start + layer.count]
+            layer_times[layer.kind] = times[-1]
+            fill = fill + sum(times, 0.0) - times[-1] * layer.count
             start += layer.count
         makespan = makespan + timeline.makespan_s
-    return _Stack(layers, costed, layer_times, makespan, chains, runs)
+    # (rounding can leave a fill of -1e-14 where the pipeline costs nothing)
+    fill = maximum(fill, 0.0)
+    return _Stack(layers, costed, layer_times, makespan, chains, runs, fill, any_pipelined)
 
 
 def _per_run(phase: Phase, kind: str, per_microbatch: Any) -> Any:
@@ -229,9 +252,7 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
         for layer in layers
         for r in _results(s, "decode", layer.kind, stack.costed[layer.kind], stack.runs[layer.kind])
     ]
-    layer_rows = [
-        LayerResult(layer.kind, layer.count, stack.layer_times[layer.kind]) for layer in layers
-    ]
+    layer_rows = stack.rows()
     step_s = stack.makespan_s + head_s
     all_layers = list(layers)
     if d.mtp_draft_tokens:
@@ -248,11 +269,13 @@ def estimate_decode(s: Scenario, d: Decode, check_memory: bool = True) -> PhaseR
         )
         mtp_stack = _run_stack(s, [mtp_layer], d)
         mtp_head = _costed(s, head_ops(m, q, seqs_rank, tp), (WHOLE_RANK,))
-        mtp_pass_s = mtp_stack.makespan_s + _serial_time(mtp_head)
+        mtp_head_s = _serial_time(mtp_head)
+        mtp_pass_s = mtp_stack.makespan_s + mtp_head_s
         step_s = step_s + d.mtp_draft_tokens * mtp_pass_s
         ops += _results(s, "decode", "mtp", mtp_stack.costed["mtp"], mtp_stack.runs["mtp"])
         ops += _results(s, "decode", "mtp_head", mtp_head, 1)
-        layer_rows.append(LayerResult("mtp", d.mtp_draft_tokens, mtp_pass_s))
+        layer_rows.append(LayerResult("mtp", d.mtp_draft_tokens, mtp_stack.makespan_s))
+        layer_rows.append(LayerResult("mtp_head", d.mtp_draft_tokens, mtp_head_s))
         all_layers.append(mtp_layer)
     ops += _results(s, "decode", "head", head, 1)
     layer_rows.append(LayerResult("head", 1, head_s))
@@ -324,9 +347,7 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
         )
     ]
     ops += _results(s, "prefill", "head", head, 1)
-    layer_rows = [
-        LayerResult(layer.kind, layer.count, stack.layer_times[layer.kind]) for layer in layers
-    ]
+    layer_rows = stack.rows()
     layer_rows.append(LayerResult("head", 1, head_s))
     kv_tokens = tokens_rank * (f.tp if m.attention.kind == "gqa" else 1)
     buffer_tokens = expert_tokens_per_rank(m, p, tokens_mb) if m.moe else 0.0

@@ -108,13 +108,24 @@ def _main(
         _fail(exc)
     # In-process callers (tests, notebooks) must not inherit this run's overlays.
     ctx.call_on_close(lambda: overlays.use([]))
+    ctx.call_on_close(_print_notes)
+
+
+def _print_notes() -> None:
+    """Settings a spec reader adjusted to the model, said once on stderr."""
+    from .specs.notes import take
+
+    for text in take():
+        typer.echo(f"cmperf: note: {_one_line(text)}", err=True)
 
 
 def _console():
     from rich.console import Console
 
-    # Tables are wide; a pipe or a narrow terminal still gets them whole.
-    return Console(width=max(140, Console().width))
+    # A terminal gets tables that fit it (rich wraps their cells); a pipe or a file gets them
+    # whole, as wide as they are.
+    console = Console()
+    return console if console.is_terminal else Console(width=max(140, console.width))
 
 
 def _fail(exc: Exception) -> None:
@@ -303,9 +314,12 @@ def _seconds(value: str | None, option: str) -> float | None:
     from .units import Dimension, UnitError, parse_quantity
 
     try:
-        return parse_quantity(value, Dimension.TIME)
+        seconds = parse_quantity(value, Dimension.TIME)
     except UnitError as exc:
         raise CmperfError(f"{option}: {exc}") from None
+    if not 0 < seconds <= 3600:  # an SLO is a latency: above zero, at most an hour
+        raise CmperfError(f"{option}: expected a time above 0 s and at most 1 h, got {value}")
+    return seconds
 
 
 @app.command()

@@ -66,7 +66,8 @@ def read_hf_config(path: Path) -> ModelSpec:
             "architectures",
             f"unsupported architecture {arch!r}; cmperf reads {', '.join(sorted(SUPPORTED))}",
         )
-    name = str(data.get("_name_or_path") or path.parent.name or path.stem).rstrip("/")
+    # The config's own name; else its architecture: a snapshot folder is often a commit hash.
+    name = str(data.get("_name_or_path") or arch).rstrip("/")
     name = name.rsplit("/", 1)[-1] or path.stem
     layers = c.int("num_hidden_layers")
     heads = c.int("num_attention_heads")

@@ -227,7 +227,8 @@ def placement_sets(s: Scenario, phase: str, ep: int, kind: str) -> tuple[str, ..
     """
     routed = s.model.moe.routed_experts
     if kind == "local_shared":
-        redundant, shared = (-routed) % ep, ep
+        # a replica of the shared expert on every rank (none for a model without one)
+        redundant, shared = (-routed) % ep, (ep if s.model.moe.shared_experts else 0)
     else:
         if ep <= routed or not s.model.moe.shared_experts:
             return None
@@ -252,6 +253,9 @@ def candidates(s: Scenario, spec: SweepSpec) -> Iterator[Candidate | str]:
         spec.quantization,
     ):
         ranks = devices * s.cluster.device.ranks_per_device
+        if drafts and not s.model.mtp_modules:
+            yield f"model {s.model.name} has no MTP module to draft {drafts} token(s) with"
+            continue
         if s.model.moe is None:  # a dense model: no experts to place
             if (ep, kind) != (spec.ep[0], spec.placements[0]):
                 continue

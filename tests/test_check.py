@@ -263,7 +263,7 @@ def test_several_baselines_one_table_each(tmp_path: Path) -> None:
     result = invoke("check", str(a), str(b))
     assert result.exit_code == 0, result.output
     assert str(a) in result.stdout and str(b) in result.stdout
-    assert "2 baselines, 14 figures" in result.stdout
+    assert "2 baselines, 17 figures" in result.stdout
 
 
 # --- malformed baselines: exit 2, one line naming the file ------------------------------------
@@ -409,7 +409,7 @@ def test_check_csv_and_markdown(tmp_path: Path) -> None:
     assert csv_out.exit_code == 0
     lines = csv_out.stdout.splitlines()
     assert lines[0] == "baseline_file,scenario,figure,baseline,now,change,status"
-    assert len(lines) == 1 + 6
+    assert len(lines) == 1 + 7  # throughput, step, dense, moe, pipeline_fill, head, memory
     assert all(line.endswith(",ok") for line in lines[1:])
     md = invoke("check", str(base), "--format", "markdown")
     assert md.exit_code == 0

@@ -215,3 +215,14 @@ def test_a_missing_key_without_a_near_miss_is_still_missing() -> None:
         Reader({"memory_capacity_bytes": 1}, "f.yaml").integer("memory_bytes")
     with pytest.raises(SpecError, match=r"sec\.kvlen: unknown key \(did you mean 'kv_len'"):
         Reader({"kvlen": 1}, "f.yaml", "sec").integer("kv_len")
+
+
+@pytest.mark.parametrize("slo", ["0ms", "-5ms", "2h"])
+def test_an_slo_outside_any_latency_is_refused_naming_the_option(slo: str) -> None:
+    from typer.testing import CliRunner
+
+    from cmperf.cli import app
+
+    result = CliRunner().invoke(app, ["sweep", "cloudmatrix384-decode-slo", "--tpot-slo", slo])
+    assert result.exit_code == 2
+    assert "--tpot-slo: expected a time above 0 s and at most 1 h" in result.output

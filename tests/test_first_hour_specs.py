@@ -118,7 +118,7 @@ def test_hf_config_context_is_max_position_embeddings() -> None:
     assert spec.context_length == 131072
     config = str(HF / "llama-3.1-70b" / "config.json")
     result = invoke("estimate", LLAMA, "--set", f"model={config}", "--set", "decode.kv_len=131073")
-    assert_error(result, "decode.kv_len", "context length of llama-3.1-70b (131072 tokens)")
+    assert_error(result, "decode.kv_len", "context length of LlamaForCausalLM (131072 tokens)")
 
 
 # --- 4. query heads must group over the key/value heads -----------------------------------------
@@ -223,3 +223,42 @@ def test_mtp_head_ops_have_a_share_of_the_mtp_pass() -> None:
     row = next(line for line in out.stdout.splitlines() if "mtp_head.lm_head" in line)
     share = row.rstrip(" |").rsplit("|", 1)[-1].strip()
     assert share.endswith("%") and share != "0 %"
+
+
+def test_a_new_model_on_the_shipped_sweep_runs_with_notes() -> None:
+    """Qwen3 has no shared expert and no MTP module: the SLO sweep derives its placement from
+    the model, says what it dropped, and finds a best configuration."""
+    from typer.testing import CliRunner
+
+    from cmperf.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["sweep", "cloudmatrix384-decode-slo", "--set", "model=qwen3-235b-a22b",
+         "--tpot-slo", "50ms", "--set", "sweep.ep=[64,320]", "--format", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "no shared expert" in result.output and "no MTP module" in result.output
+
+
+def test_a_placement_error_says_the_fix() -> None:
+    from cmperf.api import estimate
+    from cmperf.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"decode.redundant_experts=192"):
+        estimate("cloudmatrix384-decode", ["model=qwen3-235b-a22b"])
+    with pytest.raises(SpecError, match=r"valid: 1, 2, 4, 5"):
+        estimate("cloudmatrix384-decode", ["decode.ep=3"])
+
+
+def test_redundant_experts_default_to_the_fewest_that_balance() -> None:
+    from cmperf.api import estimate
+
+    s = estimate("cloudmatrix384-decode-slo").scenario
+    assert s.decode.placement.redundant_experts == 32  # 256 + 32 + 32 shared = EP320
+    q = estimate("cloudmatrix384-decode-slo", ["model=qwen3-235b-a22b"]).scenario
+    assert (q.decode.placement.redundant_experts, q.decode.placement.shared_expert_replicas) == (
+        192,
+        0,
+    )
+    assert q.decode.mtp_draft_tokens == 0

@@ -93,7 +93,14 @@ def test_estimate_markdown() -> None:
     assert summary[0] == ["quantity", "value"]
     assert "TPOT" in [r[0] for r in summary]
     assert layers[0] == ["layer", "count", "time each", "total", "share"]
-    assert [r[0] for r in layers[1:]] == ["dense", "moe", "mtp", "head"]
+    assert [r[0] for r in layers[1:]] == [
+        "dense",
+        "moe",
+        "pipeline_fill",
+        "mtp",
+        "mtp_head",
+        "head",
+    ]
     assert ops[0][0] == "op" and any(r[0] == "moe.dispatch" for r in ops[1:])
     assert "[" not in out.split("\n", 1)[1].replace("[0.7]", "")  # no rich markup
 

@@ -36,7 +36,7 @@ def test_deepseek_config_json_matches_the_yaml_spec() -> None:
 
 def test_llama_config_json_estimates_without_a_model_spec_file() -> None:
     e = estimate(LLAMA, SMALL_LLAMA)
-    assert e.scenario.model.name == "llama-3.1-70b"
+    assert e.scenario.model.name == "LlamaForCausalLM"  # no _name_or_path: its architecture
     assert e.decode.tpot_s > 0 and e.prefill.throughput_tokens_per_s_per_device > 0
     assert [layer.name for layer in e.decode.layers] == ["dense", "head"]
 
@@ -153,3 +153,18 @@ def test_tensor_parallel_attention_gets_faster_per_token_with_more_ranks() -> No
     slow = estimate(LLAMA, [*small, "decode.tp=8"]).decode
     fast = estimate(LLAMA, [*small, "decode.tp=16"]).decode
     assert fast.step_time_s < slow.step_time_s
+
+
+def test_a_config_is_named_by_its_own_name_not_its_folder(tmp_path: Path) -> None:
+    """A snapshot folder is often a commit hash: the config's _name_or_path names the model."""
+    import json
+
+    data = json.loads((HF / "llama-3.1-70b" / "config.json").read_text())
+    folder = tmp_path / "0123456789abcdef0123456789abcdef01234567"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(data | {"_name_or_path": "meta/Llama-3.1-70B"}))
+    from cmperf.hf import read_hf_config
+
+    assert read_hf_config(folder / "config.json").name == "Llama-3.1-70B"
+    (folder / "config.json").write_text(json.dumps(data))
+    assert read_hf_config(folder / "config.json").name == "LlamaForCausalLM"

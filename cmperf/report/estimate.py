@@ -210,10 +210,6 @@ def _time_or_dash(seconds: float) -> str:
     return time_text(seconds) if seconds else "-"
 
 
-# Ops whose layer is timed within another row of the layers table.
-LAYER_ROW = {"mtp_head": "mtp"}
-
-
 def _op_rows(rec: dict[str, Any]) -> list[list[str]]:
     layer_time = {layer["name"]: layer["time_s"] for layer in rec["layers"]}
     shown: set[tuple[str, float]] = set()
@@ -224,8 +220,7 @@ def _op_rows(rec: dict[str, Any]) -> list[list[str]]:
             continue
         shown.add(key)
         per_layer = op["time_s"] * op["runs_per_layer"]
-        # The MTP pass's LM head is part of the mtp row of the layers table.
-        row = LAYER_ROW.get(op["layer"], op["layer"])
+        row = op["layer"]
         share = per_layer / layer_time[row] if layer_time.get(row) else 0.0
         traffic = op["weight_bytes"] + op["act_bytes"] + op["kv_bytes"]
         rows.append(

@@ -8,6 +8,7 @@ from ..formulas.serving import tokens_emitted_per_step
 from ..quant import DType
 from .hardware import Cluster
 from .model import ModelSpec
+from .notes import note
 from .reader import Reader, did_you_mean
 
 PATHS = ("attention", "moe", "ffn", "comm")
@@ -198,33 +199,68 @@ def _placement(r: Reader, model: ModelSpec, ranks: int) -> Placement:
                 raise r.error(key, f"model {model.name} has no experts (a dense model)")
         return Placement(1, 0, 0, 1.0)
     ep = r.integer("ep", ranks)
-    redundant = r.integer("redundant_experts", 0, low=0)
-    shared = r.integer("shared_expert_replicas", ep if model.moe.shared_experts else 0, low=0)
-    imbalance = r.number("expert_imbalance", 1.0, low=1.0, high=1e3)
-    routing = r.string("expert_routing", "balanced", choices=list(EXPERT_ROUTING))
     if ranks % ep:
-        raise r.error("ep", f"ep {ep} does not divide the {ranks} ranks of the phase")
+        raise r.error(
+            "ep",
+            f"ep {ep} does not divide the {ranks} ranks of the phase; "
+            f"valid: {', '.join(map(str, _divisors(ranks)))}",
+        )
+    shared = r.integer("shared_expert_replicas", ep if model.moe.shared_experts else 0, low=0)
     if model.moe.shared_experts == 0 and shared:
-        raise r.error("shared_expert_replicas", "the model has no shared expert")
+        note(
+            f"{r.key_path('shared_expert_replicas')}: model {model.name} has no shared expert; "
+            f"its {shared} replicas are dropped"
+        )
+        shared = 0
     if model.moe.shared_experts and shared == 0:
         raise r.error(
             "shared_expert_replicas", "the model's shared expert needs at least 1 replica"
         )
-    instances = model.moe.routed_experts + redundant + (shared if shared != ep else 0)
-    if shared == ep:
-        if instances % ep:
-            raise r.error(
-                "ep",
-                f"{model.moe.routed_experts} routed + {redundant} redundant experts "
-                f"do not divide evenly over ep {ep}",
-            )
-    elif instances % ep or shared % (instances // ep):
+    fewest = _fewest_redundant(model.moe.routed_experts, shared, ep)
+    if r.has("redundant_experts"):
+        redundant = r.integer("redundant_experts", low=0)
+    elif fewest is None:
+        redundant = 0  # reported below with the placement's error
+    else:
+        redundant = fewest
+    imbalance = r.number("expert_imbalance", 1.0, low=1.0, high=1e3)
+    routing = r.string("expert_routing", "balanced", choices=list(EXPERT_ROUTING))
+    if not _places(model.moe.routed_experts, redundant, shared, ep):
+        fix = (
+            f"the fewest redundant experts that balance them is {fewest} "
+            f"(--set {r.key_path('redundant_experts')}={fewest})"
+            if fewest is not None
+            else f"no number of redundant experts does: try shared_expert_replicas = ep ({ep})"
+        )
+        extra = "" if shared in (0, ep) else f" + {shared} shared-expert replicas"
         raise r.error(
             "ep",
-            f"{model.moe.routed_experts} routed + {redundant} redundant + {shared} "
-            f"shared-expert replicas do not place evenly over ep {ep}",
+            f"{model.moe.routed_experts} routed + {redundant} redundant experts{extra} do not "
+            f"place evenly over ep {ep}; {fix}",
         )
     return Placement(ep, redundant, shared, imbalance, routing)
+
+
+def _places(routed: int, redundant: int, shared: int, ep: int) -> bool:
+    """Whether the experts place evenly: the same number of routed instances on every rank
+    (the shared expert on each, shared == ep), or whole ranks of routed instances and whole
+    ranks of shared-expert replicas, each rank holding as many as any other."""
+    if shared == ep or shared == 0:
+        return (routed + redundant) % ep == 0
+    instances = routed + redundant + shared
+    return instances % ep == 0 and shared % (instances // ep) == 0
+
+
+def _fewest_redundant(routed: int, shared: int, ep: int) -> int | None:
+    """The fewest redundant routed replicas that make the placement even (None: none does)."""
+    for redundant in range(0, 2 * ep + routed):
+        if _places(routed, redundant, shared, ep):
+            return redundant
+    return None
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 def _pipelined(r: Reader) -> tuple[str, ...]:
@@ -264,7 +300,11 @@ def read_decode(r: Reader, cluster: Cluster, model: ModelSpec) -> Decode:
     mtp = r.sub("mtp", {})
     drafts = mtp.integer("draft_tokens", 0, low=0, high=8)
     if drafts and not model.mtp_modules:
-        raise mtp.error("draft_tokens", f"model {model.name} has no MTP module")
+        note(
+            f"{mtp.key_path('draft_tokens')}: model {model.name} has no MTP module; decoding "
+            "without drafts (--set decode.mtp.draft_tokens=0 says so)"
+        )
+        drafts = 0
     acceptance_raw = mtp.raw("acceptance", 0.0)
     if isinstance(acceptance_raw, list):
         if len(acceptance_raw) < drafts:
