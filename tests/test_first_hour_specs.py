@@ -262,3 +262,31 @@ def test_redundant_experts_default_to_the_fewest_that_balance() -> None:
         0,
     )
     assert q.decode.mtp_draft_tokens == 0
+
+
+def test_one_number_per_layer_timeline_and_estimate_agree() -> None:
+    """The estimate's layer time is the steady-state layer the timeline draws; filling the
+    pipeline is its own row, and the rows add up to the step."""
+    from cmperf.api import estimate
+    from cmperf.schedule import steady_layer
+
+    d = estimate("cloudmatrix384-decode").decode
+    rows = {layer.name: layer for layer in d.layers}
+    steady, _ = steady_layer(d.chains["moe"], d.microbatches)
+    assert rows["moe"].time_s == pytest.approx(steady, rel=1e-12)
+    assert {"pipeline_fill", "mtp", "mtp_head", "head"} <= set(rows)
+    total = sum(layer.count * layer.time_s for layer in d.layers)
+    assert total == pytest.approx(d.step_time_s, rel=1e-12)
+    assert {r.layer for r in d.ops} <= set(rows)
+
+
+def test_tables_fit_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from cmperf import cli
+
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
+    monkeypatch.setenv("COLUMNS", "80")
+    assert cli._console().width == 80
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: False))
+    assert cli._console().width >= 140
