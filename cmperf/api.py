@@ -80,6 +80,7 @@ class Estimate:
     scenario: Scenario
     decode: PhaseResult | None
     prefill: PhaseResult | None
+    deployment: Any = None  # cmperf.deployment.DeploymentResult, for a scenario with pools
 
 
 def estimate(
@@ -89,7 +90,12 @@ def estimate(
     s = as_scenario(scenario, overrides)
     decode = estimate_decode(s, s.decode, check_memory) if s.decode else None
     prefill = estimate_prefill(s, s.prefill, check_memory) if s.prefill else None
-    return Estimate(s, decode, prefill)
+    pools = None
+    if s.deployment is not None:
+        from .deployment import estimate_deployment  # the layer above the instances
+
+        pools = estimate_deployment(s, prefill, decode)
+    return Estimate(s, decode, prefill, pools)
 
 
 def _costed(
@@ -319,7 +325,9 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
     if m.attention.kind == "mla":
         # SP-TP-SP: each rank keeps its own tokens; attention_tp splits the core attention.
         def attention(k: int) -> list[Op]:
-            return prefill_attention_ops(m, q, tokens_mb * k, f.input_len, f.attention_tp)
+            return prefill_attention_ops(
+                m, q, tokens_mb * k, f.input_len, f.attention_tp, f.prefix_len
+            )
 
         layers = _layers(m, q, f, attention, tokens_mb, tokens_mb, p, 1, NORMAL, domain)
     else:

@@ -285,17 +285,19 @@ def _gqa_shape(
 
 
 def prefill_attention_ops(
-    model: ModelSpec, q: Quantization, tokens: Any, seq_len: int, tp: int
+    model: ModelSpec, q: Quantization, tokens: Any, seq_len: int, tp: int, prefix_len: int = 0
 ) -> list[Op]:
     """Attention of a prefill on one rank. GQA: heads split over a TP group of `tp` ranks that
-    all process the group's `tokens`. MLA: SP-TP-SP over `tp` ranks (mla_prefill_ops)."""
+    all process the group's `tokens`. MLA: SP-TP-SP over `tp` ranks (mla_prefill_ops).
+    `prefix_len` cached tokens before each prompt's `seq_len` new ones are attended to, not
+    computed (a reused context; MLA only)."""
     if model.attention.kind == "gqa":
         return gqa_attention_ops(model, q, tokens / seq_len, tokens, 0, tp, causal_len=seq_len)
-    return mla_prefill_ops(model, q, tokens, seq_len, tp)
+    return mla_prefill_ops(model, q, tokens, seq_len, tp, prefix_len)
 
 
 def mla_prefill_ops(
-    model: ModelSpec, q: Quantization, tokens: Any, seq_len: int, tp: int
+    model: ModelSpec, q: Quantization, tokens: Any, seq_len: int, tp: int, prefix_len: int = 0
 ) -> list[Op]:
     """MLA in prefill, staged hybrid parallelism SP-TP-SP (ref §3.2).
 
@@ -330,7 +332,8 @@ def mla_prefill_ops(
         gemm(
             "kv_b_proj",
             "attention",
-            group_tokens,
+            # keys and values of the new tokens and of their cached prefix (from its latents)
+            group_tokens * (1 + prefix_len / seq_len),
             a.kv_lora_rank,
             heads * (a.qk_nope_head_dim + a.v_head_dim),
             q.weights,
@@ -349,9 +352,15 @@ def mla_prefill_ops(
                 "v_dim": a.v_head_dim,
                 "kv_heads": heads,
                 "kv_bytes": BF16.bytes,
+                "prefix_len": prefix_len,
             },
-            # causal: each query sees (S + 1) / 2 keys on average; QK^T over 192, PV over 128
-            flop=2.0 * heads * group_tokens * (seq_len + 1) / 2 * (a.qk_head_dim + a.v_head_dim),
+            # causal: each query sees its prefix and (S + 1) / 2 new keys on average; QK^T over
+            # 192, PV over 128
+            flop=2.0
+            * heads
+            * group_tokens
+            * (prefix_len + (seq_len + 1) / 2)
+            * (a.qk_head_dim + a.v_head_dim),
             act_bytes=group_tokens * heads * (2 * a.qk_head_dim + 2 * a.v_head_dim) * BF16.bytes,
         ),
     ]

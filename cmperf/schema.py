@@ -143,6 +143,7 @@ def scenario_schema() -> dict[str, Any]:
             "decode": {"$ref": "#/$defs/decode"},
             "prefill": {"$ref": "#/$defs/prefill"},
             "sweep": {"$ref": "#/$defs/sweep"},
+            "deployment": {"$ref": "#/$defs/deployment"},
             "ideal": {
                 "type": "boolean",
                 "description": "price every kernel at the speed of light: peak rates, no fixed "
@@ -216,8 +217,38 @@ def scenario_schema() -> dict[str, Any]:
                     "tokens_per_device": _number(0.0, 1e9, low_open=True),
                     "input_len": _int(1, description="prompt length, tokens"),
                     "attention_tp": _int(1, description="ranks sharing attention heads"),
+                    "prefix_len": _int(
+                        0, description="cached tokens before each prompt, attended to, not computed"
+                    ),
                 },
                 ["devices", "tokens_per_device", "input_len"],
+            ),
+            "deployment": _object(
+                {
+                    "prefill_instances": _int(
+                        1, description="prefill instances (the prefill block)"
+                    ),
+                    "decode_instances": _int(1, description="decode instances (the decode block)"),
+                    "cache": {
+                        "enum": ["ub", "vpc"],
+                        "description": "the path to the cache pool: the CPUs' DRAM over the "
+                        "scale-up fabric (cpu_pool), or over the data-centre network (vpc)",
+                    },
+                    "workload": _object(
+                        {
+                            "output_len": _int(1, description="generated tokens per request"),
+                            "reuse": _number(
+                                0.0, 0.99, description="share of each prompt found in the cache"
+                            ),
+                            "arrival_rate": _number(
+                                0.0, 1e9, low_open=True, description="requests per second"
+                            ),
+                            "ttft_slo": slo,
+                        },
+                        ["output_len"],
+                    ),
+                },
+                ["workload"],
             ),
             "range": _object({"min": _number(0.0, 1e9, low_open=True), "max": _number(0.0, 1e9)}),
             "sweep": _object(
@@ -575,7 +606,6 @@ def _device_schema() -> dict[str, Any]:
 
 
 def _cluster_schema() -> dict[str, Any]:
-    informational = "informational (read by no estimate yet): "
     device = _reference(
         "the device spec: a name in hardware_specs/ (e.g. h100-sxm), or a path relative to "
         "this file (e.g. my-h100-sxm.yaml); or {spec: ..., keys to change}, e.g. {spec: "
@@ -616,18 +646,29 @@ def _cluster_schema() -> dict[str, Any]:
                         1, description="CPUs reachable over the scale-up fabric, e.g. 192"
                     ),
                     "ub_bandwidth": _quantity("bandwidth", 'per CPU, e.g. "160 GB/s"'),
+                    "latency": _quantity("time", 'of a read from the pool, e.g. "1.9 us"'),
+                    "source": {
+                        "type": "string",
+                        "description": 'where the figures come from, e.g. "ref §1.1"',
+                    },
                 },
-                "additionalProperties": True,
-                "description": informational + "the CPUs and DRAM reached over the scale-up "
-                "fabric (a caching tier)",
+                "additionalProperties": False,
+                "description": "the CPUs' DRAM reached over the scale-up fabric: a deployment's "
+                "cache pool (`cache: ub`), its bandwidth shared by every device",
             },
             "vpc": {
                 "type": "object",
                 "properties": {
                     "bandwidth_per_node": _quantity("bandwidth", 'e.g. "400 Gb/s"'),
+                    "latency": _quantity("time", 'of a read over it, e.g. "10 us"'),
+                    "source": {
+                        "type": "string",
+                        "description": 'where the figures come from, e.g. "ref §1.1"',
+                    },
                 },
-                "additionalProperties": True,
-                "description": informational + "the data-centre network of each node",
+                "additionalProperties": False,
+                "description": "the data-centre network of each node: a deployment's path to "
+                "the cache pool with `cache: vpc`, shared by the node's devices",
             },
         },
         ["name", "kind", "source", "device", "nodes", "devices_per_node", "scale_up", "scale_out"],

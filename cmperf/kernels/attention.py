@@ -315,10 +315,13 @@ class AttentionPrefill(Family):
         "kv_bytes": "B: bytes per K or V value (bf16 2, fp8 1)",
         "act_bytes": "B: bytes per query or output value (bf16 2)",
         "causal": "1: 1 causal (each query sees the keys up to itself), 0 full (every key)",
+        "prefix_len": "tokens: cached tokens before each sequence that every query also sees "
+        "(a reused context; 0 without)",
     }
     required = ("batch", "heads", "seq_len")
     defaults = {
         "causal": 1.0,
+        "prefix_len": 0.0,
         "qk_dim": 192.0,
         "v_dim": 128.0,
         "kv_values": 320.0,
@@ -363,25 +366,28 @@ class AttentionPrefill(Family):
             "s_a": Input(s["act_bytes"], "B", "bytes per query or output value"),
             "s_w": Input(ACT_BYTES, "B", "bytes per value of the compute format (BF16)"),
             "c": Input(s["causal"], "1", "1 causal, 0 full attention"),
+            "S_0": Input(s["prefix_len"], "tokens", "cached prefix tokens every query sees"),
             "C": Input(facts.cores, "cores", f"{facts.engine} cores this kernel may use"),
             "P": _peak_share(facts),
             "BW": Input(facts.hbm_bytes_per_s, "B/s", "HBM bandwidth"),
         }
 
     def time(self, v: Mapping[str, Any], ideal: bool = False) -> KernelTime:
-        b, h, seq, h_kv, causal = v["b"], v["h"], v["S"], v["h_kv"], v["c"]
+        b, h, seq, h_kv, causal, prefix = v["b"], v["h"], v["S"], v["h_kv"], v["c"], v["S_0"]
         d = v["d_qk"] + v["d_v"]
-        bytes_ = b * seq * (h_kv * v["e"] * v["s_kv"] + h * d * v["s_a"])
-        # keys each query sees on average: (S + 1) / 2 causal, S full
-        keys = causal * (seq + 1) / 2 + (1 - causal) * seq
+        kv_tokens = seq + prefix  # a cached prefix's K and V are read as well
+        bytes_ = b * (kv_tokens * h_kv * v["e"] * v["s_kv"] + seq * h * d * v["s_a"])
+        # keys each query sees on average: the prefix, and (S + 1) / 2 causal or S full
+        keys = prefix + causal * (seq + 1) / 2 + (1 - causal) * seq
         if ideal:
             compute_s = 2 * b * h * seq * keys * d / v["P"]
             memory_s = bytes_ / v["BW"]
             return KernelTime(maximum(compute_s, memory_s), compute_s, memory_s)
         bm, bn, cores = v["block_m"], v["block_n"], v["C"]
         tiles = b * h_kv * ceil(seq * (h / h_kv) / bm)
-        longest = ceil(seq / bn)  # the last query tile reads every KV block
-        mean = maximum(1, seq / (2 * bn) + 0.5)  # causal: the blocks left of the diagonal
+        longest = ceil(kv_tokens / bn)  # the last query tile reads every KV block
+        # causal: the prefix's blocks and those left of the diagonal
+        mean = prefix / bn + maximum(1, seq / (2 * bn) + 0.5)
         # Blocks of the busiest SM: causal, the even share of all tiles' work (longest tiles
         # first), but never less than the longest tile, nor than a whole wave of one-block
         # tiles; full attention, whole waves of equally long tiles.
@@ -391,7 +397,7 @@ class AttentionPrefill(Family):
         )
         compute_s = blocks * cores * 2 * bm * bn * d / (v["P"] * v["compute_efficiency"])
         memory_s = bytes_ / (v["BW"] * v["memory_efficiency"]) + _widen_s(
-            b * seq * h_kv * v["e"], v
+            b * kv_tokens * h_kv * v["e"], v
         )
         body_s = overlap_time_s(compute_s, memory_s, v["overlap_exponent"])
         overhead_s = v["fixed_s"] + waves(tiles, cores) * v["per_tile_s"]

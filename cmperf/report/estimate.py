@@ -16,6 +16,7 @@ from .common import (
     rich_table,
     time_text,
 )
+from .deployment import DEPLOYMENT_COLUMNS, DEPLOYMENT_TITLE, deployment_record, deployment_rows
 
 ESTIMATE_SCHEMA = "cmperf.estimate/1"
 
@@ -111,6 +112,8 @@ def estimate_record(e: Estimate) -> dict[str, Any]:
     }
     for phase in _phases(e):
         out[phase.phase] = phase_record(phase)
+    if e.deployment is not None:
+        out["deployment"] = deployment_record(e.deployment)
     return out
 
 
@@ -279,6 +282,17 @@ def render_estimate(e: Estimate, console: Any, show_ops: bool = True) -> None:
                 caption_justify="left",
             )
             console.print(ops)
+    if e.deployment is not None:
+        console.print(
+            rich_table(
+                DEPLOYMENT_COLUMNS,
+                deployment_rows(e.deployment),
+                {"value"},
+                title=DEPLOYMENT_TITLE,
+                show_header=False,
+                title_justify="left",
+            )
+        )
 
 
 def estimate_markdown(e: Estimate, show_ops: bool = True) -> str:
@@ -297,6 +311,9 @@ def estimate_markdown(e: Estimate, show_ops: bool = True) -> str:
             out.append(f"### {_ops_title(p)}\n")
             out.append(markdown_table(OP_COLUMNS, _op_rows(rec), _OP_RIGHT))
             out.append(f"{_OPS_CAPTION[0].upper()}{_OPS_CAPTION[1:]}.\n")
+    if e.deployment is not None:
+        out.append(f"### {DEPLOYMENT_TITLE}\n")
+        out.append(markdown_table(DEPLOYMENT_COLUMNS, deployment_rows(e.deployment), set()))
     return "\n".join(out)
 
 

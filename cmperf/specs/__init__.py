@@ -16,7 +16,7 @@ from .edits import REFERENCE_KEYS, merge, promote, split_reference
 from .hardware import Cluster, Device, read_cluster, read_device
 from .model import ModelSpec, read_model
 from .reader import Reader, did_you_mean, load_yaml, not_a_file, parse_yaml
-from .scenario import Scenario, read_decode, read_prefill, read_quantization
+from .scenario import Scenario, read_decode, read_deployment, read_prefill, read_quantization
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 KINDS = {"hardware": "hardware_specs", "model": "model_specs", "scenario": "scenarios"}
@@ -170,9 +170,6 @@ def _load_cluster(path: Path, edits: dict[str, Any] | None = None, origin: str =
         device_path, device_edits = _reference(r, "device", "hardware", path.parent, "device")
         device = _load_device(device_path, device_edits, origin or str(path))
         cluster = replace(read_cluster(r, name, device), file=str(path))
-        # Informational blocks (caching tier, data-centre network) used by later phases.
-        r.raw("cpu_pool", None)
-        r.raw("vpc", None)
         r.done()
         _CACHE[key] = cluster
     return _CACHE[key]
@@ -286,6 +283,9 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
         overrides=tuple(overrides),
         sweep=r.raw("sweep", None),
         ideal=_flag(r, "ideal"),
+        deployment=read_deployment(r.sub("deployment"), decode, prefill)
+        if r.has("deployment")
+        else None,
     )
     r.raw("source", None)
     r.raw("decode", None)
@@ -302,6 +302,7 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
             "prefill",
             "sweep",
             "ideal",
+            "deployment",
         ]
     )
     return scenario

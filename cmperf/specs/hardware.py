@@ -125,6 +125,9 @@ class Cluster:
     scale_up: tuple[Tier, ...]
     scale_out: Tier
     extras: dict[str, float] = field(default_factory=dict)
+    # Where a deployment's context cache lives, by path name (ub, vpc): per-device bandwidth
+    # and latency to the memory pool (cpu_pool over the scale-up fabric, or over the VPC).
+    cache_paths: dict[str, Tier] = field(default_factory=dict)
 
     @property
     def ranks_per_node(self) -> int:
@@ -283,13 +286,47 @@ def read_cluster(r: Reader, name: str, device: Device) -> Cluster:
             raise tiers_reader.error(
                 outer.name, f"two tiers span {outer.ranks} ranks ({inner.name!r} too)"
             )
+    devices_per_node = r.integer("devices_per_node")
+    nodes = r.integer("nodes")
     return Cluster(
         name=name,
         source=r.string("source"),
         file=r.file,
         device=device,
-        nodes=r.integer("nodes"),
-        devices_per_node=r.integer("devices_per_node"),
+        nodes=nodes,
+        devices_per_node=devices_per_node,
         scale_up=tiers,
         scale_out=_tier(r, "scale_out", "scale_out"),
+        cache_paths=_cache_paths(r, nodes * devices_per_node, devices_per_node),
     )
+
+
+def _cache_paths(r: Reader, devices: int, devices_per_node: int) -> dict[str, Tier]:
+    """The memory pool a deployment caches KV blocks and models in: the CPUs' DRAM over the
+    scale-up fabric (`cpu_pool`: CPUs x their UB bandwidth, shared by every device), or over
+    the data-centre network (`vpc`: each node's bandwidth, shared by its devices)."""
+    paths = {}
+    if r.has("cpu_pool"):
+        c = r.sub("cpu_pool")
+        total = c.integer("cpus") * c.quantity("ub_bandwidth", Dimension.BANDWIDTH)
+        paths["ub"] = _pool_path(c, "ub", devices, total / devices, ["cpus", "ub_bandwidth"])
+    if r.has("vpc"):
+        v = r.sub("vpc")
+        per_node = v.quantity("bandwidth_per_node", Dimension.BANDWIDTH)
+        paths["vpc"] = _pool_path(
+            v, "vpc", devices, per_node / devices_per_node, ["bandwidth_per_node"]
+        )
+    return paths
+
+
+def _pool_path(r: Reader, name: str, devices: int, per_device: float, keys: list[str]) -> Tier:
+    """One path to the pool: its bandwidth per device, latency (0 unless stated), source."""
+    tier = Tier(
+        name,
+        devices,
+        per_device,
+        r.quantity("latency", Dimension.TIME, 0.0),
+        r.string("source", f"{name}: the spec's pool figures"),
+    )
+    r.done([*keys, "latency", "source"])
+    return tier

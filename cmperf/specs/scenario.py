@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ..formulas.serving import tokens_emitted_per_step
 from ..quant import DType
+from ..units import Dimension
 from .hardware import Cluster
 from .model import ModelSpec
 from .notes import note
@@ -98,6 +99,46 @@ class Prefill(Phase):
     tokens_per_device: float
     input_len: int
     attention_tp: int
+    prefix_len: int = 0  # cached tokens before each prompt, attended to but not computed
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Pools of the scenario's prefill and decode instances, their cache and their workload
+    (cmperf.deployment); each prompt is the prefill's input_len tokens."""
+
+    prefill_instances: int
+    decode_instances: int
+    output_len: int  # generated tokens per request
+    reuse: float  # share of each prompt whose KV blocks are found in the context cache
+    cache: str  # the path to the cache pool: ub (CPU DRAM over UB) or vpc
+    arrival_rate: float | None = None  # requests per second offered to the deployment
+    ttft_slo_s: float | None = None  # a p90 TTFT bound: the arrival rate that breaks it
+
+
+CACHE_PATHS = ("ub", "vpc")
+
+
+def read_deployment(r: Reader, decode: Decode | None, prefill: Prefill | None) -> Deployment:
+    if decode is None or prefill is None:
+        raise r.error("prefill_instances", "a deployment needs both a prefill and a decode block")
+    w = r.sub("workload", {})
+    rate = w.raw("arrival_rate", None)
+    slo = w.raw("ttft_slo", None)
+    deployment = Deployment(
+        prefill_instances=r.integer("prefill_instances", 1, high=100_000),
+        decode_instances=r.integer("decode_instances", 1, high=100_000),
+        output_len=w.integer("output_len", high=10_000_000),
+        reuse=w.number("reuse", 0.0, high=0.99),
+        cache=r.string("cache", "ub", choices=list(CACHE_PATHS)),
+        arrival_rate=None
+        if rate is None
+        else w.number("arrival_rate", low=0.0, high=1e9, low_open=True),
+        ttft_slo_s=None if slo is None else w.quantity("ttft_slo", Dimension.TIME),
+    )
+    w.done(["output_len", "reuse", "arrival_rate", "ttft_slo"])
+    r.done(["prefill_instances", "decode_instances", "workload", "cache"])
+    return deployment
 
 
 @dataclass(frozen=True)
@@ -113,6 +154,7 @@ class Scenario:
     overrides: tuple[str, ...] = field(default=())
     sweep: dict | None = None  # the search space of `cmperf sweep`, read by cmperf.search
     ideal: bool = False  # price every kernel at the speed of light (peaks, no overheads)
+    deployment: Deployment | None = None  # pools above the instances (cmperf.deployment)
 
     @property
     def phases(self) -> list[Phase]:
@@ -395,6 +437,9 @@ def read_prefill(r: Reader, cluster: Cluster, model: ModelSpec) -> Prefill:
         tokens_per_device=r.number("tokens_per_device", low=0.0, high=1e9, low_open=True),
         input_len=_sequence_length(r, "input_len", model),
         attention_tp=tp,
+        prefix_len=r.integer("prefix_len", 0, low=0, high=10_000_000),
     )
+    if prefill.prefix_len and model.attention.kind != "mla":
+        raise r.error("prefix_len", "a cached prefix is modelled for MLA attention only")
     r.done()
     return prefill

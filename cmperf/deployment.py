@@ -1,0 +1,233 @@
+"""A deployment: prefill and decode pools of instances, a context cache, and a workload
+(ref §3, §4.7). It sits above the per-instance engine: every figure here is composed from the
+scenario's own prefill and decode estimates (`cmperf.api`), which it leaves unchanged.
+
+For a workload of requests with `input_len` prompt tokens (a share `reuse` of them found in
+the context cache) and `output_len` generated tokens:
+
+- **prefill**: an instance computes only the new tokens of its packed batch, attending to the
+  cached prefix (prefill.prefix_len); the cached KV blocks come from the pool first:
+  t_fetch = reused tokens per device x KV bytes per token / pool bandwidth per device + latency;
+- **TTFT** of an unloaded request = t_fetch + its batch's prefill + the batch's KV transfer to
+  decode over the RDMA plane (ref §3) + the first decode step: the parts add up to the total;
+- **throughput**: requests per second of each pool (prompt tokens / input_len, generated
+  tokens / output_len); the slower pool bounds the deployment; the prefill : decode instance
+  ratio that balances them;
+- **load** (`arrival_rate`): the prefill pool as an M/D/c queue (c instances, each serving a
+  request in its share of a batch time; Poisson arrivals), in the Allen-Cunneen approximation:
+  P(wait > t) = C(c, a) exp(-2 (c mu - lambda) t / (1 + c_s^2)), c_s = 0 for deterministic
+  service, C the Erlang-C probability of waiting; TTFT_p = wait_p + the unloaded TTFT. Decode
+  holds lambda x output_len x TPOT sequences (Little's law).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .api import PhaseResult, estimate_prefill
+from .errors import InfeasibleError
+from .specs import as_scenario
+from .specs.scenario import Deployment, Scenario
+
+REUSE_CURVE = (0.0, 0.25, 0.5, 0.75, 0.9)  # reuse ratios of the speedup curve
+QUEUE_MODEL = (
+    "M/D/c (Poisson arrivals, deterministic service), Allen-Cunneen approximation of the "
+    "waiting-time tail"
+)
+
+
+@dataclass(frozen=True)
+class DeploymentResult:
+    deployment: Deployment
+    devices: dict[str, int]  # per pool: devices (NPUs, GPUs) of all its instances
+    ttft_breakdown_s: dict[str, float]
+    requests_per_s: dict[str, float]  # what each pool sustains
+    prefill_to_decode_ratio: float  # prefill instances per decode instance that balance them
+    throughput_tokens_per_s_per_device: float  # generated tokens, all devices of the deployment
+    tpot_s: float
+    prefill_speedup_vs_reuse: list[tuple[float, float]]
+    memory_bytes_per_device: dict[str, float]
+    load: dict[str, Any] = field(default_factory=dict)
+    slo_arrival_rate_per_s: float | None = None  # where the p90 TTFT reaches the SLO
+
+    @property
+    def ttft_s(self) -> float:
+        return sum(self.ttft_breakdown_s.values())
+
+
+def kv_bytes_per_token(s: Scenario) -> float:
+    """Bytes of one token's KV cache over every layer with attention (MTP modules included)."""
+    m, q = s.model, s.quantization
+    return m.attention.kv_cache_values_per_token * q.kv_cache.bytes * (m.layers + m.mtp_modules)
+
+
+def _reused_prefill(s: Scenario, reuse: float) -> PhaseResult:
+    """The prefill instance's batch when a share `reuse` of each prompt is cached: the same
+    prompts, only their new tokens computed, attending to the cached prefix."""
+    f = s.prefill
+    new = max(1, round(f.input_len * (1 - reuse)))
+    prefix = f.input_len - new
+    sets = (
+        f"prefill.input_len={new}",
+        f"prefill.prefix_len={prefix}",
+        f"prefill.tokens_per_device={f.tokens_per_device * new / f.input_len!r}",
+    )
+    reused = as_scenario(s, sets)
+    return estimate_prefill(reused, reused.prefill)
+
+
+def _fetch_s(s: Scenario, reused_tokens_per_device: float, path: str) -> float:
+    tier = s.cluster.cache_paths.get(path)
+    if tier is None:
+        raise InfeasibleError(
+            f"{s.cluster.name}: no {path!r} path to a cache pool (cpu_pool or vpc in the spec)"
+        )
+    if reused_tokens_per_device <= 0:
+        return 0.0
+    return reused_tokens_per_device * kv_bytes_per_token(s) / tier.bandwidth_bytes_per_s + (
+        tier.latency_s
+    )
+
+
+def prefill_batch_s(
+    s: Scenario, reuse: float, path: str, fresh: PhaseResult
+) -> tuple[float, float]:
+    """(fetch seconds, compute seconds) of one prefill batch at `reuse` (`fresh`: the batch
+    with nothing cached)."""
+    f = s.prefill
+    batch = _reused_prefill(s, reuse).step_time_s if reuse > 0 else fresh.step_time_s
+    reused = f.tokens_per_device * reuse
+    return _fetch_s(s, reused, path), float(batch)
+
+
+def erlang_c(servers: int, offered: float) -> float:
+    """Probability that an arrival waits in an M/M/c queue with offered load a = lambda / mu."""
+    if offered >= servers:
+        return 1.0
+    term, total = 1.0, 1.0
+    for k in range(1, servers):
+        term *= offered / k
+        total += term
+    last = term * offered / servers / (1 - offered / servers)
+    return last / (total + last)
+
+
+def wait_quantile_s(p: float, servers: int, rate: float, service_s: float) -> float:
+    """The p-quantile of the waiting time (M/D/c, Allen-Cunneen): 0 below the waiting mass."""
+    mu = 1.0 / service_s
+    if rate >= servers * mu:
+        return math.inf
+    c_wait = erlang_c(servers, rate / mu)
+    if c_wait <= 1 - p:
+        return 0.0
+    decay = 2 * (servers * mu - rate) / (1 + 0.0)  # c_s^2 = 0: deterministic service
+    return math.log(c_wait / (1 - p)) / decay
+
+
+def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> DeploymentResult:
+    """The deployment of `s`, from its prefill and decode instances' estimates."""
+    d = s.deployment
+    if d is None or s.prefill is None or s.decode is None:
+        raise InfeasibleError(
+            f"{s.name}: a deployment needs a deployment, prefill and decode block"
+        )
+    f, dc = s.prefill, s.decode
+    fetch_s, batch_s = prefill_batch_s(s, d.reuse, d.cache, pre)
+    # The batch's KV cache leaves each prefill device over its RDMA links (ref §3).
+    rdma = s.cluster.scale_out
+    kv_out = (
+        f.tokens_per_device
+        * kv_bytes_per_token(s)
+        / (rdma.bandwidth_bytes_per_s * s.cluster.device.ranks_per_device)
+        + rdma.latency_s
+    )
+    breakdown = {
+        "cache_fetch": fetch_s,
+        "prefill": batch_s,
+        "kv_transfer": kv_out,
+        "first_decode_step": float(dec.step_time_s),
+    }
+    prompts_per_batch = f.tokens_per_device * f.devices / f.input_len
+    prefill_rps = prompts_per_batch / (fetch_s + batch_s)  # one instance
+    decode_rps = float(dec.throughput_tokens_per_s_per_device) * dc.devices / d.output_len
+    pools = {
+        "prefill": d.prefill_instances * prefill_rps,
+        "decode": d.decode_instances * decode_rps,
+    }
+    rps = min(pools.values())
+    devices = {
+        "prefill": d.prefill_instances * f.devices,
+        "decode": d.decode_instances * dc.devices,
+    }
+    curve = []
+    base = prompts_per_batch / float(pre.step_time_s)
+    for reuse in REUSE_CURVE:
+        fetch, batch = prefill_batch_s(s, reuse, d.cache, pre)
+        curve.append((reuse, prompts_per_batch / (fetch + batch) / base))
+    memory = {
+        "prefill": float(pre.memory.total_bytes) * pre.ranks_per_device,
+        "decode": float(dec.memory.total_bytes) * dec.ranks_per_device,
+    }
+    result = DeploymentResult(
+        deployment=d,
+        devices=devices,
+        ttft_breakdown_s=breakdown,
+        requests_per_s=pools,
+        prefill_to_decode_ratio=decode_rps / prefill_rps,
+        throughput_tokens_per_s_per_device=rps * d.output_len / sum(devices.values()),
+        tpot_s=float(dec.tpot_s),
+        prefill_speedup_vs_reuse=curve,
+        memory_bytes_per_device=memory,
+    )
+    if d.arrival_rate is not None:
+        result = _with_load(s, result, d.arrival_rate, prefill_rps, prompts_per_batch)
+    if d.ttft_slo_s is not None:
+        result = replace(
+            result, slo_arrival_rate_per_s=slo_arrival_rate(result, prefill_rps, d.ttft_slo_s)
+        )
+    return result
+
+
+def ttft_p90_s(r: DeploymentResult, rate: float, per_instance_rps: float) -> float:
+    servers = r.deployment.prefill_instances
+    return r.ttft_s + wait_quantile_s(0.9, servers, rate, 1.0 / per_instance_rps)
+
+
+def slo_arrival_rate(r: DeploymentResult, per_instance_rps: float, slo_s: float) -> float:
+    """The arrival rate at which the p90 TTFT reaches `slo_s` (0: unloaded TTFT is over it),
+    by bisection: the p90 grows monotonically with the rate up to the pool's capacity."""
+    if r.ttft_s >= slo_s:
+        return 0.0
+    low, high = 0.0, r.requests_per_s["prefill"]
+    for _ in range(60):
+        mid = (low + high) / 2
+        if ttft_p90_s(r, mid, per_instance_rps) <= slo_s:
+            low = mid
+        else:
+            high = mid
+    return low
+
+
+def _with_load(
+    s: Scenario, r: DeploymentResult, rate: float, per_instance_rps: float, batch_prompts: float
+) -> DeploymentResult:
+    d = r.deployment
+    service_s = 1.0 / per_instance_rps  # each request's share of an instance's batch time
+    quantiles = {
+        f"p{round(100 * p)}": r.ttft_s + wait_quantile_s(p, d.prefill_instances, rate, service_s)
+        for p in (0.5, 0.9, 0.99)
+    }
+    concurrency = rate * d.output_len * r.tpot_s
+    capacity = d.decode_instances * s.decode.devices * s.decode.batch_per_device
+    load = {
+        "arrival_rate_per_s": rate,
+        "model": QUEUE_MODEL,
+        "prefill_utilisation": rate / r.requests_per_s["prefill"],
+        "ttft_quantiles_s": quantiles,
+        "decode_sequences": concurrency,
+        "decode_occupancy": concurrency / capacity,
+        "prefill_capacity_per_s": r.requests_per_s["prefill"],
+    }
+    return replace(r, load=load)

@@ -1,0 +1,89 @@
+"""The deployment view of `cmperf estimate` (a scenario with a `deployment:` block)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import bytes_text, time_text
+
+DEPLOYMENT_TITLE = "deployment: pools, TTFT and throughput"
+DEPLOYMENT_COLUMNS = ("quantity", "value")
+
+
+def deployment_record(r: Any) -> dict[str, Any]:
+    d = r.deployment
+    out: dict[str, Any] = {
+        "prefill_instances": d.prefill_instances,
+        "decode_instances": d.decode_instances,
+        "devices": dict(r.devices),
+        "cache": d.cache,
+        "reuse": d.reuse,
+        "output_len": d.output_len,
+        "ttft_s": r.ttft_s,
+        "ttft_breakdown": dict(r.ttft_breakdown_s),
+        "tpot_s": r.tpot_s,
+        "requests_per_s": dict(r.requests_per_s),
+        "throughput_tokens_per_s_per_device": r.throughput_tokens_per_s_per_device,
+        "prefill_to_decode_ratio": r.prefill_to_decode_ratio,
+        "prefill_throughput_vs_reuse": [
+            {"reuse": reuse, "speedup": speedup} for reuse, speedup in r.prefill_speedup_vs_reuse
+        ],
+        "memory_bytes_per_device": dict(r.memory_bytes_per_device),
+    }
+    if r.slo_arrival_rate_per_s is not None:
+        out["ttft_slo_s"] = d.ttft_slo_s
+        out["slo_arrival_rate_per_s"] = r.slo_arrival_rate_per_s
+    if r.load:
+        load = dict(r.load)
+        out["load"] = load
+        out["ttft_p90_s"] = load["ttft_quantiles_s"]["p90"]
+    return out
+
+
+def deployment_rows(r: Any) -> list[list[str]]:
+    d = r.deployment
+    pools = (
+        f"{d.prefill_instances} prefill x {r.devices['prefill'] // d.prefill_instances} + "
+        f"{d.decode_instances} decode x {r.devices['decode'] // d.decode_instances} devices"
+    )
+    parts = ", ".join(
+        f"{k.replace('_', ' ')} {time_text(v)}" for k, v in r.ttft_breakdown_s.items()
+    )
+    rows = [
+        ["pools", pools],
+        ["TTFT (unloaded)", f"{time_text(r.ttft_s)}: {parts}"],
+        ["TPOT", time_text(r.tpot_s)],
+        [
+            "requests/s each pool sustains",
+            ", ".join(f"{k} {v:,.1f}" for k, v in r.requests_per_s.items()),
+        ],
+        ["balanced prefill : decode instances", f"{r.prefill_to_decode_ratio:.1f} : 1"],
+        ["generated tokens/s per device", f"{r.throughput_tokens_per_s_per_device:,.0f}"],
+        [
+            f"prefill speedup from the cache ({d.cache})",
+            ", ".join(f"x{s:.2f} at {100 * u:.0f} %" for u, s in r.prefill_speedup_vs_reuse),
+        ],
+        [
+            "memory per device",
+            ", ".join(f"{k} {bytes_text(v)}" for k, v in r.memory_bytes_per_device.items()),
+        ],
+    ]
+    if r.load:
+        q = r.load["ttft_quantiles_s"]
+        rows += [
+            [
+                f"at {r.load['arrival_rate_per_s']:g} requests/s",
+                f"TTFT p50 {time_text(q['p50'])}, p90 {time_text(q['p90'])}, "
+                f"p99 {time_text(q['p99'])}; prefill {100 * r.load['prefill_utilisation']:.0f} % "
+                f"busy, decode {100 * r.load['decode_occupancy']:.0f} % of its batch",
+            ],
+            ["queueing model", r.load["model"]],
+        ]
+    if r.slo_arrival_rate_per_s is not None:
+        rows.append(
+            [
+                f"p90 TTFT under {time_text(d.ttft_slo_s)} up to",
+                f"{r.slo_arrival_rate_per_s:,.1f} requests/s",
+            ]
+        )
+    return rows
