@@ -35,7 +35,7 @@ from .specs.scenario import Decode, Phase, Prefill, Scenario, Stream
 
 PIPELINE_FILL = "pipeline_fill"  # the layers row that holds filling and draining the pipeline
 # Per-step ops (embedding, LM head, sampling) run alone on every core of the rank.
-WHOLE_RANK = Stream("main", ("attention", "moe", "ffn", "comm", "head"))
+WHOLE_RANK = Stream("main", ("attention", "moe", "ffn", "comm", "route", "head"))
 
 
 @dataclass(frozen=True)

@@ -503,7 +503,9 @@ def moe_ops(
         received = load - (tokens * moe.shared_experts if _shared_local(model, p) else 0)
         ops.append(
             vector_op(
-                "re_routing", "moe", act_bytes=2 * received * message_bytes_per_token(h, q.dispatch)
+                "re_routing",
+                "route",
+                act_bytes=2 * received * message_bytes_per_token(h, q.dispatch),
             )
         )
     ops += [
@@ -530,7 +532,7 @@ def moe_ops(
     ]
     if routed_twice:
         # first finalize: the expert outputs put back in the order they arrived (index_select)
-        ops.append(vector_op("index_select", "moe", act_bytes=2 * load * h * q.combine.bytes))
+        ops.append(vector_op("index_select", "route", act_bytes=2 * load * h * q.combine.bytes))
     if p.ep > 1:
         ops.append(
             moe_exchange(
@@ -551,7 +553,7 @@ def moe_ops(
         ops.append(
             vector_op(
                 "finalize_routing",
-                "moe",
+                "route",
                 flop=2 * tokens * reads * h,
                 act_bytes=tokens * (reads + 1) * h * q.combine.bytes,
             )
@@ -569,7 +571,7 @@ def _routing_steps_out(
     return [
         vector_op(
             "init_routing",
-            "moe",
+            "route",
             act_bytes=tokens * h * BF16.bytes + tokens * destinations * copy_bytes,
         )
     ]

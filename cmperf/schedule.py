@@ -37,9 +37,14 @@ class Task:
 
 
 def stream_of(op: Op, streams: tuple[Stream, ...]) -> Stream:
-    for stream in streams:
-        if op.path in stream.paths:
-            return stream
+    """The stream that runs the op's path (an optional path: the stream of the path it falls
+    back to, see specs.scenario.OPTIONAL_PATHS)."""
+    from .specs.scenario import OPTIONAL_PATHS
+
+    for path in (op.path, OPTIONAL_PATHS.get(op.path)):
+        for stream in streams:
+            if path in stream.paths:
+                return stream
     return streams[0]
 
 

@@ -402,7 +402,8 @@ def test_streams_of_the_decode_scenario(decode: Any) -> None:
     assert streams["attention"].share("cube") == pytest.approx(16 / 24)
     assert streams["moe"].share("vector") == pytest.approx(16 / 48)
     claimed = [p for s in decode.decode.streams for p in s.paths]
-    assert sorted(claimed) == sorted(PATHS)
+    # every path but the optional `route`, which runs with moe when no stream claims it
+    assert sorted(claimed) == sorted(p for p in PATHS if p != "route")
 
 
 def test_one_microbatch_gets_the_whole_rank() -> None:
@@ -450,7 +451,22 @@ def test_stream_missing_path() -> None:
 def test_computing_stream_needs_cores() -> None:
     err = spec_error(["decode.streams.attention.cores.vector=0"])
     assert err.path == "decode.streams.attention"
-    assert "needs cores of every engine" in err.message and "vector: N" in err.message
+    assert "a stream that computes needs cores of cube, vector" in err.message
+    assert "vector: N" in err.message
+
+
+def test_a_routing_stream_needs_vector_cores_only() -> None:
+    """ref §3.2: the vector cores do the work around dispatch/combine on their own stream."""
+    from cmperf.api import estimate
+
+    e = estimate("cloudmatrix384-prefill")
+    route = next(st for st in e.scenario.prefill.streams if st.name == "route")
+    assert route.paths == ("route",) and dict(route.shares) == {"vector": 0.5}
+    routed = {r.op.name: r.stream for r in e.prefill.ops if r.layer == "moe"}
+    assert routed["re_routing"] == routed["finalize_routing"] == "route"
+    assert routed["experts_up_gate"] == "compute"
+    err = spec_error(["prefill.streams.route.cores={}"], "cloudmatrix384-prefill")
+    assert "a stream that routes tokens needs cores of vector" in err.message
 
 
 # --- hardware -------------------------------------------------------------------------------------

@@ -92,7 +92,11 @@ def validation_record(outcomes: list[Any]) -> dict[str, Any]:
         ],
         "passed": sum(o.ok for o in outcomes),
         "failed": sum(not o.ok for o in outcomes),
-        "median_abs_error": {group: median_abs_error(outcomes, group) for group in GROUP_TITLES},
+        # per points file (its stem), per group
+        "median_abs_error": {
+            file: {group: median_abs_error(outcomes, group, file) for group in GROUP_TITLES}
+            for file in _files(outcomes)
+        },
     }
 
 

@@ -12,7 +12,10 @@ from .model import ModelSpec
 from .notes import note
 from .reader import Reader, did_you_mean
 
-PATHS = ("attention", "moe", "ffn", "comm")
+# The kinds of work a stream runs. `route` is the vector work around a token exchange (prefill's
+# sorting and gathering of token copies); unless a stream claims it, it runs with `moe`.
+PATHS = ("attention", "moe", "ffn", "comm", "route")
+OPTIONAL_PATHS = {"route": "moe"}  # path -> the path whose stream runs it when none claims it
 QUANT_KEYS = ("weights", "activations", "kv_cache", "dispatch", "combine", "attention", "head")
 _QUANT_DEFAULTS = {"attention": "bf16", "head": "bf16"}
 
@@ -206,16 +209,24 @@ def _streams(r: Reader, cluster: Cluster, microbatches: int) -> tuple[Stream, ..
             shares.append((engine_name, n / engines[engine_name].cores))
         s.done(["paths", "cores"])
         stream = Stream(name, tuple(paths), tuple(shares))
-        needs_cores = any(p != "comm" for p in paths)
-        starved = [e for e in engines if stream.share(e) == 0 or e not in dict(shares)]
-        if needs_cores and starved:
+        # A stream that computes needs cores of every engine; one that only routes tokens
+        # (vector work) needs vector cores.
+        if any(p not in ("comm", "route") for p in paths):
+            needed = list(engines)
+        elif "route" in paths:
+            needed = [cluster.device.engine_for("vector").name]
+        else:
+            needed = []
+        starved = [e for e in needed if stream.share(e) == 0 or e not in dict(shares)]
+        if starved:
+            what = "computes" if len(needed) > 1 else "routes tokens"
             raise sr.error(
                 name,
-                f"a stream that computes needs cores of every engine ({', '.join(engines)}); "
+                f"a stream that {what} needs cores of {', '.join(needed)}; "
                 f"give cores: {{{', '.join(f'{e}: N' for e in starved)}}}",
             )
         streams.append(stream)
-    missing = [p for p in PATHS if p not in claimed]
+    missing = [p for p in PATHS if p not in claimed and p not in OPTIONAL_PATHS]
     if missing:
         raise r.error("streams", f"no stream runs path(s) {', '.join(missing)}")
     over = [e for e, n in totals.items() if n > engines[e].cores]
