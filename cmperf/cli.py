@@ -365,12 +365,21 @@ def sweep(
     ] = None,
     ideal: IdealOption = False,
 ) -> None:
-    """Find the best EP degree, batch, quantization, microbatches and MTP depth under an SLO."""
+    """Find the best EP degree, batch, quantization, microbatches and MTP depth under an SLO.
+
+    A deployment scenario whose sweep block says `phase: deployment` and `devices: N` searches
+    the prefill : decode split of N devices instead."""
     from . import report, search
 
     try:
         if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
             raise CmperfError(f"--plot: expected a .png, .svg or .pdf file name, got {plot}")
+        split = _deployment_split(scenario, _sets(set_, ideal), tpot_slo, ttft_slo)
+        if split is not None:
+            _report(format_, "split", split)
+            if not split.slo_ok:
+                raise typer.Exit(1)
+            return
         result = search.sweep(
             scenario,
             _sets(set_, ideal),
@@ -451,6 +460,33 @@ def compare(
         _fail(exc)
         return
     _report(format_, "compare", result)
+
+
+def _deployment_split(
+    scenario: str, sets: tuple[str, ...], tpot_slo: str | None, ttft_slo: str | None
+) -> Any:
+    """The prefill : decode split search of a deployment scenario's `sweep: {phase:
+    deployment, devices: N}`, or None for any other sweep."""
+    from .specs import as_scenario
+
+    s = as_scenario(scenario, sets)
+    block = s.sweep if isinstance(s.sweep, dict) else {}
+    if block.get("phase") != "deployment":
+        return None
+    from .deployment import best_splits
+    from .specs.reader import Reader
+    from .units import Dimension
+
+    r = Reader(block, s.file, "sweep")
+    r.string("phase")
+    budget = r.integer("devices", high=10_000_000)
+    # the command line's SLOs win over the block's
+    file_ttft = r.quantity("ttft_slo", Dimension.TIME, None) if r.has("ttft_slo") else None
+    file_tpot = r.quantity("tpot_slo", Dimension.TIME, None) if r.has("tpot_slo") else None
+    ttft = _seconds(ttft_slo, "--ttft-slo") or file_ttft
+    tpot = _seconds(tpot_slo, "--tpot-slo") or file_tpot
+    r.done(["phase", "devices", "ttft_slo", "tpot_slo"])
+    return best_splits(s, budget, ttft, tpot)
 
 
 def _progress():

@@ -145,3 +145,28 @@ def test_the_arrival_rate_that_breaks_a_ttft_slo() -> None:
     )
     assert at.load["ttft_quantiles_s"]["p90"] == pytest.approx(3.5, rel=1e-3)
     assert _deployment("deployment.workload.ttft_slo=1s").slo_arrival_rate_per_s == 0.0
+
+
+def test_the_best_split_of_a_device_budget() -> None:
+    from cmperf.deployment import best_splits
+    from cmperf.specs import load_scenario
+
+    s = load_scenario(SERVING)
+    r = best_splits(s, 256, ttft_slo_s=5.0, tpot_slo_s=0.05)
+    assert r.slo_ok and r.best.devices <= 256
+    assert (r.best.prefill_instances, r.best.decode_instances) == (6, 1)  # the paper's split
+    assert [x.requests_per_s for x in r.splits] == sorted(
+        (x.requests_per_s for x in r.splits), reverse=True
+    )
+    big = best_splits(s, 1024)
+    assert big.best.bound == "decode" and big.best.prefill_instances > 40
+    assert not best_splits(s, 256, tpot_slo_s=0.03).slo_ok
+
+
+def test_sweep_of_a_deployment_command() -> None:
+    out = CliRunner().invoke(app, ["sweep", SERVING, "--format", "json"])
+    assert out.exit_code == 0, out.output
+    record = json.loads(out.output)
+    assert record["schema"] == "cmperf.split/1" and record["best"]["prefill_instances"] == 6
+    refused = CliRunner().invoke(app, ["sweep", SERVING, "--tpot-slo", "30ms"])
+    assert refused.exit_code == 1 and "no split meets the SLOs" in refused.output

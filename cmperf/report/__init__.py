@@ -76,6 +76,7 @@ from .listing import (
     listing_record,
     render_listing,
 )
+from .split import SPLIT_SCHEMA, render_split, split_csv, split_markdown, split_record
 from .sweep import (
     FRONTIER_COLUMNS,
     SWEEP_SCHEMA,
@@ -122,6 +123,7 @@ __all__ = [
     "LIST_CSV_COLUMNS",
     "LIST_SCHEMA",
     "OP_COLUMNS",
+    "SPLIT_SCHEMA",
     "SWEEP_SCHEMA",
     "TIMELINE_COLUMNS",
     "VALIDATION_COLUMNS",
@@ -175,12 +177,16 @@ __all__ = [
     "render_op_explanation",
     "render_predictions",
     "render_solution",
+    "render_split",
     "render_sweep",
     "render_timeline",
     "render_validation",
     "solution_csv",
     "solution_markdown",
     "solution_record",
+    "split_csv",
+    "split_markdown",
+    "split_record",
     "sweep_markdown",
     "sweep_record",
     "timeline_markdown",
