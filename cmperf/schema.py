@@ -253,7 +253,11 @@ def scenario_schema() -> dict[str, Any]:
             "range": _object({"min": _number(0.0, 1e9, low_open=True), "max": _number(0.0, 1e9)}),
             "sweep": _object(
                 {
-                    "phase": {"enum": ["decode", "prefill"]},
+                    "phase": {
+                        "enum": ["decode", "prefill", "deployment"],
+                        "description": "the phase to search, or deployment: the prefill : decode "
+                        "split of `devices` devices",
+                    },
                     "devices": _one_or_list(_int(1)),
                     "ep": _one_or_list(_int(1)),
                     "placements": _one_or_list({"enum": list(PLACEMENTS)}),
