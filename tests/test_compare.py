@@ -93,3 +93,12 @@ def test_the_papers_full_ordering_per_tflops() -> None:
     ).phases["decode"]
     for row in (prefill, decode):
         assert row[0].per_tflops > row[1].per_tflops > row[2].per_tflops
+
+
+def test_compare_plot(tmp_path) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "compare.png"
+    run("compare", "cloudmatrix384-decode", "deepseek-h800-decode", "--plot", str(out))
+    assert out.stat().st_size > 1000
+    bad = CliRunner().invoke(app, ["compare", "cloudmatrix384-decode", "--plot", "x.gif"])
+    assert bad.exit_code == 2 and "--plot" in bad.output
