@@ -87,9 +87,11 @@ def test_h800_runs_at_its_sustained_clock() -> None:
 
 
 def test_other_gpus_state_no_clock_under_load() -> None:
+    """Only the H800 (measured) and the H100 (its die, taking its kernel fit) state one."""
     for name in CLUSTERS:
-        if name != "hgx-h800":
+        if name not in ("hgx-h800", "hgx-h100"):
             assert cluster_of(name).device.engines["sm"].clock == 1.0, name
+    assert cluster_of("hgx-h100").device.engines["sm"].clock == 0.875
 
 
 def test_nvl72_prices_a_72_gpu_group_on_nvlink() -> None:
@@ -146,12 +148,12 @@ def test_estimates_deepseek_r1_prefill(tmp_path: Path, system: tuple) -> None:
     assert throughput > 0 and math.isfinite(throughput)
 
 
-def test_h800_decodes_slower_than_h100(tmp_path: Path) -> None:
-    """Same die and nodes; the H800 has the narrower NVLink and the throttled clock."""
+def test_h800_decodes_no_faster_than_h100(tmp_path: Path) -> None:
+    """Same die, clock and nodes; the H800 has the narrower NVLink."""
     h800, h100 = SYSTEMS[0], SYSTEMS[1]
     slow = estimate(str(_scenario(tmp_path, "decode", h800))).decode.tpot_s
     fast = estimate(str(_scenario(tmp_path, "decode", h100))).decode.tpot_s
-    assert slow > fast
+    assert slow >= fast * (1 - 1e-12)
 
 
 @pytest.mark.parametrize("device", DEVICES)
