@@ -32,6 +32,7 @@ from .specs import as_scenario
 from .specs.scenario import Deployment, Scenario
 
 REUSE_CURVE = (0.0, 0.25, 0.5, 0.75, 0.9)  # reuse ratios of the speedup curve
+SERVICE_CV2 = 0.0  # squared coefficient of variation of the service time: deterministic
 QUEUE_MODEL = (
     "M/D/c (Poisson arrivals, deterministic service), Allen-Cunneen approximation of the "
     "waiting-time tail"
@@ -122,7 +123,7 @@ def wait_quantile_s(p: float, servers: int, rate: float, service_s: float) -> fl
     c_wait = erlang_c(servers, rate / mu)
     if c_wait <= 1 - p:
         return 0.0
-    decay = 2 * (servers * mu - rate) / (1 + 0.0)  # c_s^2 = 0: deterministic service
+    decay = 2 * (servers * mu - rate) / (1 + SERVICE_CV2)
     return math.log(c_wait / (1 - p)) / decay
 
 
@@ -182,7 +183,7 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
         memory_bytes_per_device=memory,
     )
     if d.arrival_rate is not None:
-        result = _with_load(s, result, d.arrival_rate, prefill_rps, prompts_per_batch)
+        result = _with_load(s, result, d.arrival_rate, prefill_rps)
     if d.ttft_slo_s is not None:
         result = replace(
             result, slo_arrival_rate_per_s=slo_arrival_rate(result, prefill_rps, d.ttft_slo_s)
@@ -211,7 +212,7 @@ def slo_arrival_rate(r: DeploymentResult, per_instance_rps: float, slo_s: float)
 
 
 def _with_load(
-    s: Scenario, r: DeploymentResult, rate: float, per_instance_rps: float, batch_prompts: float
+    s: Scenario, r: DeploymentResult, rate: float, per_instance_rps: float
 ) -> DeploymentResult:
     d = r.deployment
     service_s = 1.0 / per_instance_rps  # each request's share of an instance's batch time
