@@ -82,14 +82,26 @@ class Estimate:
     prefill: PhaseResult | None
     deployment: Any = None  # cmperf.deployment.DeploymentResult, for a scenario with pools
 
+    @property
+    def phases(self) -> list[PhaseResult]:
+        """The phases the scenario has, in report order (PHASES)."""
+        return [p for p in (getattr(self, name) for name in PHASES) if p is not None]
+
+    def phase(self, name: str) -> PhaseResult | None:
+        return getattr(self, name)
+
 
 def estimate(
     scenario: Scenario | str, overrides: list[str] | tuple[str, ...] = (), check_memory: bool = True
 ) -> Estimate:
     """Estimate every phase of a scenario (a loaded Scenario, or a name or path)."""
     s = as_scenario(scenario, overrides)
-    decode = estimate_decode(s, s.decode, check_memory) if s.decode else None
-    prefill = estimate_prefill(s, s.prefill, check_memory) if s.prefill else None
+    results = {
+        name: ASSEMBLERS[name](s, getattr(s, name), check_memory)
+        for name in PHASES
+        if getattr(s, name) is not None
+    }
+    decode, prefill = results.get("decode"), results.get("prefill")
     pools = None
     if s.deployment is not None:
         from .deployment import estimate_deployment  # the layer above the instances
@@ -379,6 +391,12 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
         },
         chains=stack.chains,
     )
+
+
+# The phases a scenario may have, in the order reports list them, and what assembles each one's
+# estimate from its spec: the one place a new phase is added.
+PHASES = ("prefill", "decode")
+ASSEMBLERS = {"prefill": estimate_prefill, "decode": estimate_decode}
 
 
 def exchange_time_s(

@@ -27,7 +27,6 @@ from .specs.reader import Reader
 
 ESTIMATE_SCHEMA = "cmperf.estimate/1"
 CHECK_SCHEMA = "cmperf.check/1"
-PHASES = ("prefill", "decode")
 DEFAULT_RTOL = 0.02
 
 
@@ -138,6 +137,8 @@ def _json_kind(value: Any) -> str:
 def record_figures(record: dict[str, Any], file: str) -> dict[str, float]:
     """Every compared figure of an estimate record (a parsed `--format json` output)."""
     figures: dict[str, float] = {}
+    from .api import PHASES
+
     for phase in PHASES:
         if record.get(phase) is not None:
             figures.update(phase_figures(Reader(record[phase], file, phase), phase))

@@ -235,9 +235,8 @@ def estimate(
     def record() -> dict:
         out = report.estimate_record(result)
         if not ops:
-            for phase in ("prefill", "decode"):
-                if phase in out:
-                    out[phase].pop("ops", None)
+            for phase in result.phases:
+                out[phase.phase].pop("ops", None)
         return out
 
     _output(

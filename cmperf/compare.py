@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .api import PhaseResult, estimate
+from .api import PHASES, PhaseResult, estimate
 from .specs import as_scenario
 from .specs.scenario import Scenario
 
@@ -118,8 +118,8 @@ class Comparison:
 def compare(cols: list[Column]) -> Comparison:
     estimates = [estimate(c.scenario) for c in cols]
     phases: dict[str, list[Figures | None]] = {}
-    for phase in ("prefill", "decode"):
-        results = [getattr(e, phase) for e in estimates]
+    for phase in PHASES:
+        results = [e.phase(phase) for e in estimates]
         if any(r is not None for r in results):
             phases[phase] = [
                 None if r is None else figures(c.scenario, r)

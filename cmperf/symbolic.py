@@ -52,9 +52,7 @@ def symbol(name: str) -> sp.Symbol:
 
 def find_op(e: Estimate, name: str) -> tuple[PhaseResult, OpResult]:
     names = []
-    for phase in (e.prefill, e.decode):
-        if phase is None:
-            continue
+    for phase in e.phases:
         for r in phase.ops:
             if r.name == name:
                 return phase, r
@@ -108,9 +106,7 @@ class Composition:
 
 def composition(e: Estimate) -> list[Composition]:
     out = []
-    for phase in (e.prefill, e.decode):
-        if phase is None:
-            continue
+    for phase in e.phases:
         lines: list[tuple[str, str, float, str]] = []
         section = e.scenario.decode if phase.phase == "decode" else e.scenario.prefill
         for stream in section.streams:

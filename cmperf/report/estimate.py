@@ -26,7 +26,7 @@ def _f(x: Any) -> float:
 
 
 def _phases(e: Estimate) -> list[PhaseResult]:
-    return [p for p in (e.prefill, e.decode) if p is not None]
+    return e.phases
 
 
 def op_record(r: OpResult) -> dict[str, Any]:
