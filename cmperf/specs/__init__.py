@@ -253,6 +253,10 @@ def as_scenario(scenario: Scenario | str, overrides: list[str] | tuple[str, ...]
     return load_scenario(scenario.file, (*scenario.overrides, *overrides))
 
 
+# A scenario's phase blocks and their readers (cmperf.api.ASSEMBLERS estimates each).
+PHASE_READERS = {"prefill": read_prefill, "decode": read_decode}
+
+
 def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     try:
         path = resolve("scenario", name)
@@ -267,10 +271,14 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
         r, path.parent, path.name + (" with --set" if overrides else "")
     )
     quant = read_quantization(r.sub("quantization"))
-    decode = read_decode(r.sub("decode"), cluster, model) if r.has("decode") else None
-    prefill = read_prefill(r.sub("prefill"), cluster, model) if r.has("prefill") else None
-    if decode is None and prefill is None:
+    phases = {
+        name: read(r.sub(name), cluster, model)
+        for name, read in PHASE_READERS.items()
+        if r.has(name)
+    }
+    if not phases:
         raise r.error("decode", "a scenario needs a decode or a prefill section (or both)")
+    decode, prefill = phases.get("decode"), phases.get("prefill")
     scenario = Scenario(
         name=r.string("name", path.stem),
         file=str(path),
