@@ -135,7 +135,9 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
             f"{s.name}: a deployment needs a deployment, prefill and decode block"
         )
     f, dc = s.prefill, s.decode
-    fetch_s, batch_s = prefill_batch_s(s, d.reuse, d.cache, pre)
+    # One prefill batch per reuse ratio: the workload's and the speedup curve's.
+    batches = {reuse: prefill_batch_s(s, reuse, d.cache, pre) for reuse in {d.reuse, *REUSE_CURVE}}
+    fetch_s, batch_s = batches[d.reuse]
     # The batch's KV cache leaves each prefill device over its RDMA links (ref §3).
     rdma = s.cluster.scale_out
     kv_out = (
@@ -165,7 +167,7 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
     curve = []
     base = prompts_per_batch / float(pre.step_time_s)
     for reuse in REUSE_CURVE:
-        fetch, batch = prefill_batch_s(s, reuse, d.cache, pre)
+        fetch, batch = batches[reuse]
         curve.append((reuse, prompts_per_batch / (fetch + batch) / base))
     memory = {
         "prefill": float(pre.memory.total_bytes) * pre.ranks_per_device,

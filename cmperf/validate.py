@@ -313,7 +313,8 @@ def fit_in_situ(path: Path = DEFAULT_FILE, overrides: tuple[str, ...] = ()) -> F
 
     def at(value: float) -> list[Outcome]:
         edits = (*overrides, f"{fit.key}={float(value)!r}")
-        return [evaluate(p, {}, edits) for p in chosen]
+        cache: dict = {}  # the points share their scenario's estimate at this value
+        return [evaluate(p, cache, edits) for p in chosen]
 
     def loss(value: float) -> float:
         return sum(math.log(o.predicted / o.point.published) ** 2 for o in at(value))

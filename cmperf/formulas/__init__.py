@@ -47,47 +47,36 @@ def minimum(*args: Any) -> Any:
     return result
 
 
-def ceil(x: Any) -> Any:
-    """The smallest whole number >= x (tiles and waves come in whole units)."""
+def _unary(x: Any, on_float: Any, sympy_name: str, numpy_name: str) -> Any:
+    """One function of one value, as floats, sympy or numpy spell it."""
     if isinstance(x, _SCALARS):
-        import math
-
-        return float(math.ceil(x))
+        return on_float(x)
     if _symbolic(x):
         import sympy
 
-        return sympy.ceiling(x)
+        return getattr(sympy, sympy_name)(x)
     import numpy as np
 
-    return np.ceil(x)
+    return getattr(np, numpy_name)(x)
+
+
+def ceil(x: Any) -> Any:
+    """The smallest whole number >= x (tiles and waves come in whole units)."""
+    import math
+
+    return _unary(x, lambda v: float(math.ceil(v)), "ceiling", "ceil")
 
 
 def log(x: Any) -> Any:
-    if isinstance(x, _SCALARS):
-        import math
+    import math
 
-        return math.log(x)
-    if _symbolic(x):
-        import sympy
-
-        return sympy.log(x)
-    import numpy as np
-
-    return np.log(x)
+    return _unary(x, math.log, "log", "log")
 
 
 def sqrt(x: Any) -> Any:
-    if isinstance(x, _SCALARS):
-        import math
+    import math
 
-        return math.sqrt(x)
-    if _symbolic(x):
-        import sympy
-
-        return sympy.sqrt(x)
-    import numpy as np
-
-    return np.sqrt(x)
+    return _unary(x, math.sqrt, "sqrt", "sqrt")
 
 
 def largest_term(**terms: Any) -> str:

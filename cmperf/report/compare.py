@@ -125,26 +125,13 @@ def compare_markdown(c: Any) -> str:
 
 
 def compare_csv(c: Any) -> str:
+    """One row per column and phase: the JSON record's figures under the same names."""
     record = compare_record(c)
-    rows = []
-    for phase, entries in record["phases"].items():
-        for col, f in zip(record["columns"], entries, strict=True):
-            if f is None:
-                continue
-            rows.append(
-                [
-                    phase,
-                    col["label"],
-                    col["scenario"],
-                    col["overrides"],
-                    f["throughput_tokens_per_s_per_device"],
-                    f["tokens_per_s_per_tflops"],
-                    f["peak_format"],
-                    f["tokens_per_s_per_tb_s_hbm"],
-                    f["latency_s"],
-                    f["memory_bytes_per_device"],
-                    f["bound"],
-                    f["throughput_change"],
-                ]
-            )
+    figures = COMPARE_CSV_COLUMNS[4:]  # after phase, column, scenario, overrides
+    rows = [
+        [phase, col["label"], col["scenario"], col["overrides"], *(f[key] for key in figures)]
+        for phase, entries in record["phases"].items()
+        for col, f in zip(record["columns"], entries, strict=True)
+        if f is not None
+    ]
     return csv_text(COMPARE_CSV_COLUMNS, rows)
