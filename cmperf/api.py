@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Any
 
@@ -78,17 +78,23 @@ class PhaseResult:
 @dataclass(frozen=True)
 class Estimate:
     scenario: Scenario
-    decode: PhaseResult | None
-    prefill: PhaseResult | None
+    results: dict[str, PhaseResult]  # by phase name, in report order (PHASES)
     deployment: Any = None  # cmperf.deployment.DeploymentResult, for a scenario with pools
 
     @property
     def phases(self) -> list[PhaseResult]:
-        """The phases the scenario has, in report order (PHASES)."""
-        return [p for p in (getattr(self, name) for name in PHASES) if p is not None]
+        return list(self.results.values())
 
     def phase(self, name: str) -> PhaseResult | None:
-        return getattr(self, name)
+        return self.results.get(name)
+
+    @property
+    def decode(self) -> PhaseResult | None:
+        return self.results.get("decode")
+
+    @property
+    def prefill(self) -> PhaseResult | None:
+        return self.results.get("prefill")
 
 
 def estimate(
@@ -96,18 +102,13 @@ def estimate(
 ) -> Estimate:
     """Estimate every phase of a scenario (a loaded Scenario, or a name or path)."""
     s = as_scenario(scenario, overrides)
-    results = {
-        name: ASSEMBLERS[name](s, getattr(s, name), check_memory)
-        for name in PHASES
-        if getattr(s, name) is not None
-    }
-    decode, prefill = results.get("decode"), results.get("prefill")
+    results = {name: ASSEMBLERS[name](s, block, check_memory) for name, block in s.sections.items()}
     pools = None
     if s.deployment is not None:
         from .deployment import estimate_deployment  # the layer above the instances
 
-        pools = estimate_deployment(s, prefill, decode)
-    return Estimate(s, decode, prefill, pools)
+        pools = estimate_deployment(s, results["prefill"], results["decode"])
+    return Estimate(s, results, pools)
 
 
 def _costed(
@@ -393,9 +394,28 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
     )
 
 
-# The phases a scenario may have, in the order reports list them, and what assembles each one's
-# estimate from its spec: the one place a new phase is added.
-PHASES = ("prefill", "decode")
+def model_weight_bytes(s: Scenario) -> float:
+    """The whole model's weights in the scenario's formats, every expert once and nothing
+    replicated: what a cold start loads. Counted as an instance's memory counts them (one rank
+    holding every layer, expert and the embedding table)."""
+    m, q = s.model, s.quantization
+    block = s.phases[0]
+    alone = replace(
+        block,
+        placement=replace(block.placement, ep=1, redundant_experts=0, shared_expert_replicas=1),
+        tp=1,
+        microbatches=1,
+    )
+
+    def attention(k: int) -> list[Op]:
+        return decode_attention_ops(m, q, float(k), float(k), 1, 1)
+
+    layers = _layers(m, q, alone, attention, 1.0, 1.0, alone.placement, 1, LOW_LATENCY)
+    return float(memory_use(s, alone, layers, 0.0, 0.0).weights_bytes)
+
+
+# What assembles each phase's estimate from its block (the phases and their vocabulary:
+# cmperf.specs.phases).
 ASSEMBLERS = {"prefill": estimate_prefill, "decode": estimate_decode}
 
 

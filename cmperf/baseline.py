@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CmperfError, SpecError
+from .specs import PHASE_KINDS, PHASES
 from .specs.reader import Reader
 
 ESTIMATE_SCHEMA = "cmperf.estimate/1"
@@ -106,8 +107,9 @@ def phase_figures(r: Reader, phase: str) -> dict[str, float]:
         ),
         f"{phase}.step_time_s": _finite(r, "step_time_s"),
     }
-    if phase == "decode":
-        out["decode.tpot_s"] = _finite(r, "tpot_s")
+    latency = PHASE_KINDS[phase].latency_metric
+    if latency != "step_time_s":  # the bounded latency, where it is not the step itself
+        out[f"{phase}.{latency}"] = _finite(r, latency)
     layers = r.raw("layers")
     if not isinstance(layers, list) or not layers:
         raise r.error("layers", f"expected a list of layers, got {layers!r}")
@@ -137,8 +139,6 @@ def _json_kind(value: Any) -> str:
 def record_figures(record: dict[str, Any], file: str) -> dict[str, float]:
     """Every compared figure of an estimate record (a parsed `--format json` output)."""
     figures: dict[str, float] = {}
-    from .api import PHASES
-
     for phase in PHASES:
         if record.get(phase) is not None:
             figures.update(phase_figures(Reader(record[phase], file, phase), phase))

@@ -590,9 +590,7 @@ def _timeline(
     from . import report
     from .schedule import steady_layer
 
-    phases = [
-        p for p in (result.prefill, result.decode) if p is not None and phase in (None, p.phase)
-    ]
+    phases = [p for p in result.phases if phase in (None, p.phase)]
     if not phases:
         raise CmperfError(f"--phase {phase}: the scenario has no such phase")
     if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .api import PHASES, PhaseResult, estimate
-from .specs import as_scenario
+from .api import PhaseResult, estimate
+from .specs import PHASE_KINDS, PHASES, as_scenario
 from .specs.scenario import Scenario
 
 BOUNDS = ("compute", "memory", "comm", "overhead")
@@ -82,7 +82,7 @@ def figures(s: Scenario, p: PhaseResult) -> Figures:
     peak = (engine.peak("matrix", fmt) or 0.0) * device.ranks_per_device
     hbm = device.hbm_bandwidth_bytes_per_s * device.ranks_per_device
     throughput = float(p.throughput_tokens_per_s_per_device)
-    latency = p.tpot_s if p.tpot_s is not None else p.step_time_s
+    latency = getattr(p, PHASE_KINDS[p.phase].latency_metric)
     return Figures(
         throughput_tokens_per_s=throughput,
         per_tflops=throughput / (peak / 1e12) if peak else float("nan"),

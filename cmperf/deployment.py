@@ -13,11 +13,20 @@ the context cache) and `output_len` generated tokens:
 - **throughput**: requests per second of each pool (prompt tokens / input_len, generated
   tokens / output_len); the slower pool bounds the deployment; the prefill : decode instance
   ratio that balances them;
-- **load** (`arrival_rate`): the prefill pool as an M/D/c queue (c instances, each serving a
-  request in its share of a batch time; Poisson arrivals), in the Allen-Cunneen approximation:
-  P(wait > t) = C(c, a) exp(-2 (c mu - lambda) t / (1 + c_s^2)), c_s = 0 for deterministic
-  service, C the Erlang-C probability of waiting; TTFT_p = wait_p + the unloaded TTFT. Decode
-  holds lambda x output_len x TPOT sequences (Little's law).
+- **cold start** (where the cluster states an `object_store`): every instance loads the whole
+  model (W bytes). From the store, the N instances share its bandwidth B_store and each reads
+  over its nodes' VPC links: t = max(N W / B_store, W / (devices x VPC per device)). With model
+  caching (ref §4.7), the pool reads the model from the store once, and every instance then
+  reads it from the pool over the cache path: t = W / B_store + W / (devices x path per
+  device) + the path's latency (the smallest instance is the slowest);
+- **load** (`arrival_rate`, or `concurrency` requests kept in flight): the prefill pool as an
+  M/G/c queue (c instances, each serving a request in its share of a batch time, which varies
+  with the prompt's length: c_s = input_len_cv; M/D/c when prompts are alike; Poisson
+  arrivals), in the Allen-Cunneen approximation:
+  P(wait > t) = C(c, a) exp(-2 (c mu - lambda) t / (1 + c_s^2)), C the Erlang-C probability
+  of waiting; TTFT_p = wait_p + the unloaded TTFT. Decode holds lambda x output_len x TPOT
+  sequences (Little's law), at the TPOT of the batch that holds them. A concurrency N sets
+  lambda by N = lambda x (mean TTFT + (output_len - 1) x TPOT).
 """
 
 from __future__ import annotations
@@ -26,17 +35,23 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .api import PhaseResult, estimate_prefill
+from .api import PhaseResult, estimate_decode, estimate_prefill, model_weight_bytes
 from .errors import InfeasibleError
 from .specs import as_scenario
 from .specs.scenario import Deployment, Scenario
 
 REUSE_CURVE = (0.0, 0.25, 0.5, 0.75, 0.9)  # reuse ratios of the speedup curve
-SERVICE_CV2 = 0.0  # squared coefficient of variation of the service time: deterministic
-QUEUE_MODEL = (
-    "M/D/c (Poisson arrivals, deterministic service), Allen-Cunneen approximation of the "
-    "waiting-time tail"
-)
+
+
+def queue_model(input_len_cv: float) -> str:
+    """The prefill pool's queue and its assumptions, as reports print them."""
+    tail = "Allen-Cunneen approximation of the waiting time"
+    if input_len_cv == 0:
+        return f"M/D/c (Poisson arrivals; deterministic service: prompts all alike), {tail}"
+    return (
+        f"M/G/c (Poisson arrivals; service time proportional to the prompt's length, "
+        f"coefficient of variation {input_len_cv:g}), {tail}"
+    )
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,8 @@ class DeploymentResult:
     prefill_speedup_vs_reuse: list[tuple[float, float]]
     memory_bytes_per_device: dict[str, float]
     load: dict[str, Any] = field(default_factory=dict)
+    # Seconds until every instance holds the model: from the object store, or through the pool.
+    cold_start_s: dict[str, float] | None = None
     slo_arrival_rate_per_s: float | None = None  # where the p90 TTFT reaches the SLO
 
     @property
@@ -103,6 +120,27 @@ def prefill_batch_s(
     return _fetch_s(s, reused, path), float(batch)
 
 
+def cold_start_s(s: Scenario) -> dict[str, float] | None:
+    """Seconds for every instance of the deployment to load the model on a cold start, from
+    the object store and through the cache pool (None where the cluster states no store)."""
+    d, store = s.deployment, s.cluster.object_store
+    if d is None or store is None:
+        return None
+    weights = model_weight_bytes(s)
+    instances = d.prefill_instances + d.decode_instances
+    devices = min(s.prefill.devices, s.decode.devices)  # the smallest instance loads slowest
+    store_s = instances * weights / store.bandwidth_bytes_per_s + store.latency_s
+    vpc = s.cluster.cache_paths.get("vpc")
+    if vpc is not None:  # the store is reached over the VPC plane (ref §1.1)
+        store_s = max(store_s, weights / (devices * vpc.bandwidth_bytes_per_s) + vpc.latency_s)
+    pool = s.cluster.cache_paths.get(d.cache)
+    if pool is None:
+        return {"object_store": store_s}
+    once_s = weights / store.bandwidth_bytes_per_s + store.latency_s
+    fan_out_s = weights / (devices * pool.bandwidth_bytes_per_s) + pool.latency_s
+    return {"object_store": store_s, "pool": once_s + fan_out_s}
+
+
 def erlang_c(servers: int, offered: float) -> float:
     """Probability that an arrival waits in an M/M/c queue with offered load a = lambda / mu."""
     if offered >= servers:
@@ -115,16 +153,27 @@ def erlang_c(servers: int, offered: float) -> float:
     return last / (total + last)
 
 
-def wait_quantile_s(p: float, servers: int, rate: float, service_s: float) -> float:
-    """The p-quantile of the waiting time (M/D/c, Allen-Cunneen): 0 below the waiting mass."""
+def wait_quantile_s(
+    p: float, servers: int, rate: float, service_s: float, service_cv2: float = 0.0
+) -> float:
+    """The p-quantile of the waiting time (M/G/c, Allen-Cunneen; service_cv2 = 0 is M/D/c):
+    0 below the waiting mass."""
     mu = 1.0 / service_s
     if rate >= servers * mu:
         return math.inf
     c_wait = erlang_c(servers, rate / mu)
     if c_wait <= 1 - p:
         return 0.0
-    decay = 2 * (servers * mu - rate) / (1 + SERVICE_CV2)
+    decay = 2 * (servers * mu - rate) / (1 + service_cv2)
     return math.log(c_wait / (1 - p)) / decay
+
+
+def mean_wait_s(servers: int, rate: float, service_s: float, service_cv2: float = 0.0) -> float:
+    """The mean waiting time (M/G/c, Allen-Cunneen): C(c, a) / (c mu - lambda) x (1 + c_s^2) / 2."""
+    mu = 1.0 / service_s
+    if rate >= servers * mu:
+        return math.inf
+    return erlang_c(servers, rate / mu) / (servers * mu - rate) * (1 + service_cv2) / 2
 
 
 def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> DeploymentResult:
@@ -183,9 +232,14 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
         tpot_s=float(dec.tpot_s),
         prefill_speedup_vs_reuse=curve,
         memory_bytes_per_device=memory,
+        cold_start_s=cold_start_s(s),
     )
-    if d.arrival_rate is not None:
-        result = _with_load(s, result, d.arrival_rate, prefill_rps)
+    if d.arrival_rate is not None or d.concurrency is not None:
+        decode = DecodeAtLoad(s)
+        rate = d.arrival_rate
+        if d.concurrency is not None:
+            rate = closed_loop_rate(result, prefill_rps, d.concurrency, decode)
+        result = _with_load(s, result, rate, prefill_rps, decode)
     if d.ttft_slo_s is not None:
         result = replace(
             result, slo_arrival_rate_per_s=slo_arrival_rate(result, prefill_rps, d.ttft_slo_s)
@@ -194,8 +248,34 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
 
 
 def ttft_p90_s(r: DeploymentResult, rate: float, per_instance_rps: float) -> float:
-    servers = r.deployment.prefill_instances
-    return r.ttft_s + wait_quantile_s(0.9, servers, rate, 1.0 / per_instance_rps)
+    d = r.deployment
+    cv2 = d.input_len_cv**2
+    return r.ttft_s + wait_quantile_s(0.9, d.prefill_instances, rate, 1.0 / per_instance_rps, cv2)
+
+
+def closed_loop_rate(
+    r: DeploymentResult, per_instance_rps: float, concurrency: int, decode: DecodeAtLoad
+) -> float:
+    """The arrival rate that keeps `concurrency` requests in flight (Little's law): each one
+    takes its mean TTFT (queueing included) then output_len - 1 more steps, so
+    N = lambda x (TTFT(lambda) + (output_len - 1) x TPOT(lambda)); solved by bisection below
+    the slower pool's capacity, where the left side grows without bound or decode caps it.
+    """
+    d = r.deployment
+    cv2 = d.input_len_cv**2
+
+    def in_flight(rate: float) -> float:
+        wait = mean_wait_s(d.prefill_instances, rate, 1.0 / per_instance_rps, cv2)
+        return rate * (r.ttft_s + wait + (d.output_len - 1) * decode.at(rate)[1])
+
+    high = min(r.requests_per_s.values())
+    if in_flight(high) <= concurrency:  # the decode pool saturates first
+        return high
+    low = 0.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if in_flight(mid) <= concurrency else (low, mid)
+    return low
 
 
 def slo_arrival_rate(r: DeploymentResult, per_instance_rps: float, slo_s: float) -> float:
@@ -214,26 +294,56 @@ def slo_arrival_rate(r: DeploymentResult, per_instance_rps: float, slo_s: float)
 
 
 def _with_load(
-    s: Scenario, r: DeploymentResult, rate: float, per_instance_rps: float
+    s: Scenario, r: DeploymentResult, rate: float, per_instance_rps: float, decode: DecodeAtLoad
 ) -> DeploymentResult:
     d = r.deployment
     service_s = 1.0 / per_instance_rps  # each request's share of an instance's batch time
+    cv2 = d.input_len_cv**2
     quantiles = {
-        f"p{round(100 * p)}": r.ttft_s + wait_quantile_s(p, d.prefill_instances, rate, service_s)
+        f"p{round(100 * p)}": r.ttft_s
+        + wait_quantile_s(p, d.prefill_instances, rate, service_s, cv2)
         for p in (0.5, 0.9, 0.99)
     }
-    concurrency = rate * d.output_len * r.tpot_s
-    capacity = d.decode_instances * s.decode.devices * s.decode.batch_per_device
+    per_device, tpot = decode.at(rate)
+    devices = d.decode_instances * s.decode.devices
     load = {
         "arrival_rate_per_s": rate,
-        "model": QUEUE_MODEL,
+        "model": queue_model(d.input_len_cv),
         "prefill_utilisation": rate / r.requests_per_s["prefill"],
         "ttft_quantiles_s": quantiles,
-        "decode_sequences": concurrency,
-        "decode_occupancy": concurrency / capacity,
+        "decode_sequences": per_device * devices,
+        "decode_occupancy": per_device / s.decode.batch_per_device,
+        "decode_tpot_s": tpot,
         "prefill_capacity_per_s": r.requests_per_s["prefill"],
     }
+    if d.concurrency is not None:
+        load["concurrency"] = d.concurrency
     return replace(r, load=load)
+
+
+class DecodeAtLoad:
+    """The decode pool under a load: its TPOT at every whole batch up to the block's (one
+    vectorised estimate), and the batch a given arrival rate fills."""
+
+    def __init__(self, s: Scenario) -> None:
+        import numpy as np  # only under load: the estimate path stays free of numpy
+
+        d, dc = s.deployment, s.decode
+        self.devices = d.decode_instances * dc.devices
+        self.output_len = d.output_len
+        self.batches = np.arange(1.0, float(dc.batch_per_device) + 1.0)
+        block = replace(dc, batch_per_device=self.batches)
+        self.tpot_s = np.asarray(estimate_decode(s, block, False).tpot_s)
+
+    def at(self, rate: float) -> tuple[float, float]:
+        """(sequences per device, TPOT) at `rate` requests per second: the pool holds
+        rate x output_len x TPOT sequences (Little's law), at the TPOT of the smallest whole
+        batch b that holds them, b >= rate x output_len x TPOT(b) / devices (the step
+        shrinks with the batch). Past the block's batch, the block's own step."""
+        need = rate * self.output_len * self.tpot_s / self.devices
+        holds = (self.batches >= need).nonzero()[0]
+        i = int(holds[0]) if holds.size else len(self.batches) - 1
+        return float(need[i]), float(self.tpot_s[i])
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CmperfError
+from .specs import PHASE_KINDS
 
 
 def _pyplot() -> Any:
@@ -35,7 +36,7 @@ def plot_sweep(result: Any, path: Path) -> None:
     frontier, the ranked configurations and the SLO."""
     plt = _pyplot()
     spec = result.spec
-    latency = "TPOT" if spec.phase == "decode" else "TTFT"
+    latency = PHASE_KINDS[spec.phase].latency_label
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
     front = result.frontier
     ax.plot(

@@ -244,6 +244,17 @@ def scenario_schema() -> dict[str, Any]:
                                 0.0, 1e9, low_open=True, description="requests per second"
                             ),
                             "ttft_slo": slo,
+                            "input_len_cv": _number(
+                                0.0,
+                                10.0,
+                                description="coefficient of variation of the prompts' lengths "
+                                "about prefill.input_len (0: all alike; queueing is M/G/c)",
+                            ),
+                            "concurrency": _int(
+                                1,
+                                description="requests kept in flight (closed loop), instead "
+                                "of an arrival_rate",
+                            ),
                         },
                         ["output_len"],
                     ),
@@ -673,6 +684,25 @@ def _cluster_schema() -> dict[str, Any]:
                 "additionalProperties": False,
                 "description": "the data-centre network of each node: a deployment's path to "
                 "the cache pool with `cache: vpc`, shared by the node's devices",
+            },
+            "object_store": {
+                "type": "object",
+                "properties": {
+                    "bandwidth": _quantity(
+                        "bandwidth", 'what all its readers share together, e.g. "2.1 GB/s"'
+                    ),
+                    "latency": _quantity("time", 'of a read from it, e.g. "10 ms"'),
+                    "source": {
+                        "type": "string",
+                        "description": "the measurement the bandwidth comes from, e.g. "
+                        '"ref §4.7: 8 x 671 GB in about 2,560 s"',
+                    },
+                },
+                "required": ["bandwidth", "source"],
+                "additionalProperties": False,
+                "description": "where a deployment's model weights come from on a cold start "
+                "(its bandwidth shared by every instance loading), against loading them once "
+                "into the cache pool (model caching)",
             },
         },
         ["name", "kind", "source", "device", "nodes", "devices_per_node", "scale_up", "scale_out"],

@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .api import PhaseResult, estimate_decode, estimate_prefill
+from .api import ASSEMBLERS, PhaseResult
 from .errors import InfeasibleError, SpecError
 from .quant import DType
-from .specs import as_scenario
+from .specs import PHASE_KINDS, PHASES, PhaseKind, as_scenario
 from .specs.reader import Reader
 from .specs.scenario import QUANT_KEYS, Scenario
 from .units import Dimension
@@ -51,9 +51,13 @@ class SweepSpec:
     top: int
 
     @property
+    def kind(self) -> PhaseKind:
+        return PHASE_KINDS[self.phase]
+
+    @property
     def slo_s(self) -> float:
         """The latency bound of the swept phase: TPOT (decode) or batch time (prefill)."""
-        return self.tpot_slo_s if self.phase == "decode" else self.ttft_slo_s
+        return getattr(self, self.kind.slo_key + "_s")
 
 
 @dataclass(frozen=True)
@@ -113,17 +117,13 @@ def read_sweep(s: Scenario, overrides: dict[str, Any]) -> SweepSpec:
     raw = dict(s.sweep or {})
     raw.update({k: v for k, v in overrides.items() if v is not None})
     r = Reader(raw, s.file, "sweep")
-    # Default phase: the scenario's only one, else the one whose SLO is given, else decode.
-    only = "prefill" if s.decode is None else "decode" if s.prefill is None else None
-    wants = "prefill" if raw.get("ttft_slo") is not None and raw.get("tpot_slo") is None else None
-    phase = r.string("phase", only or wants or "decode", choices=["decode", "prefill"])
-    base = s.decode if phase == "decode" else s.prefill
+    phase = r.string("phase", _default_phase(s, raw), choices=list(PHASES))
+    base, kind = s.section(phase), PHASE_KINDS[phase]
     if base is None:
         raise r.error("phase", f"the scenario has no {phase} section to sweep")
-    batch_key = "batch_per_device" if phase == "decode" else "tokens_per_device"
-    b = r.sub(batch_key, {})
+    b = r.sub(kind.batch_key, {})
     batch_min = b.number("min", 1.0, low=0.0, high=1e9, low_open=True)
-    batch_max = b.number("max", 512.0 if phase == "decode" else 65536.0, low=batch_min, high=1e9)
+    batch_max = b.number("max", kind.batch_max, low=batch_min, high=1e9)
     b.done(["min", "max"])
     if math.ceil(batch_min) > math.floor(batch_max):
         raise b.error("max", f"the range [{batch_min:g}, {batch_max:g}] holds no whole batch")
@@ -143,8 +143,8 @@ def read_sweep(s: Scenario, overrides: dict[str, Any]) -> SweepSpec:
             f"acceptances, got {len(acceptance_list)}",
         )
     mtp.done(["draft_tokens", "acceptance"])
-    if phase == "prefill" and max(drafts) > 0:
-        raise mtp.error("draft_tokens", "MTP applies to decode only")
+    if not kind.drafts and max(drafts) > 0:
+        raise mtp.error("draft_tokens", f"MTP drafting does not apply to {phase}")
     placements = r.raw("placements", list(PLACEMENTS))
     placements = placements if isinstance(placements, list) else [placements]
     if not placements:
@@ -169,13 +169,20 @@ def read_sweep(s: Scenario, overrides: dict[str, Any]) -> SweepSpec:
         top=r.integer("top", 10, low=1),
     )
     r.done()
-    slo = spec.tpot_slo_s if phase == "decode" else spec.ttft_slo_s
-    if slo is None:
-        key = "tpot_slo" if phase == "decode" else "ttft_slo"
+    if spec.slo_s is None:
         raise r.error(
-            key, f"a {phase} sweep needs a {key} (in the sweep block or --{key.replace('_', '-')})"
+            kind.slo_key,
+            f"a {phase} sweep needs a {kind.slo_key} (in the sweep block or {kind.slo_option})",
         )
     return spec
+
+
+def _default_phase(s: Scenario, raw: dict[str, Any]) -> str:
+    """The scenario's only phase, else the only one whose SLO is given, else decode."""
+    if len(s.sections) == 1:
+        return next(iter(s.sections))
+    given = [name for name in s.sections if raw.get(PHASE_KINDS[name].slo_key) is not None]
+    return given[0] if len(given) == 1 else "decode"
 
 
 def _slo(r: Reader, key: str) -> float | None:
@@ -269,9 +276,9 @@ def candidates(s: Scenario, spec: SweepSpec) -> Iterator[Candidate | str]:
             yield f"ep {ep}: no {kind} placement of {s.model.moe.routed_experts} routed experts"
             continue
         sets = [f"{phase}.devices={devices}", *placed, f"{phase}.microbatches={mb}"]
-        if phase == "decode":
+        if spec.kind.drafts:
             acceptance = ",".join(_exact(a) for a in spec.mtp_acceptance[:drafts]) or "0"
-            sets += [f"decode.mtp.draft_tokens={drafts}", f"decode.mtp.acceptance=[{acceptance}]"]
+            sets += [f"{phase}.mtp.draft_tokens={drafts}", f"{phase}.mtp.acceptance=[{acceptance}]"]
         sets += [f"quantization.{key}={fmt}" for key, fmt in quant]
         labels = {
             "devices": devices,
@@ -290,12 +297,10 @@ def candidates(s: Scenario, spec: SweepSpec) -> Iterator[Candidate | str]:
 
 def _evaluate(s: Scenario, spec: SweepSpec, batches: Any) -> tuple[PhaseResult, Any, Any]:
     """One vectorised estimate over an array of batches: (result, latency, memory fraction)."""
-    if spec.phase == "decode":
-        result = estimate_decode(s, replace(s.decode, batch_per_device=batches), False)
-        latency = result.tpot_s
-    else:
-        result = estimate_prefill(s, replace(s.prefill, tokens_per_device=batches), False)
-        latency = result.step_time_s
+    kind = spec.kind
+    block = replace(s.sections[spec.phase], **{kind.batch_key: batches})
+    result = ASSEMBLERS[spec.phase](s, block, False)
+    latency = getattr(result, kind.latency_metric)
     return result, latency, result.memory.total_bytes / result.memory.capacity_bytes
 
 
@@ -382,7 +387,7 @@ def _candidate_points(
     over_memory = memory > 1.0
     result.infeasible["memory"] += int(over_memory.sum())
     result.infeasible["slo"] += int(((latency > slo) & ~over_memory).sum())
-    batch_key = "batch_per_device" if spec.phase == "decode" else "tokens_per_device"
+    batch_key = spec.kind.batch_key
 
     def points_of(
         res: PhaseResult, batches: Any, lat: Any, mem: Any, keep: Any = None
@@ -467,7 +472,7 @@ def sweep(
     spec = read_sweep(
         base, {"tpot_slo": tpot_slo_s, "ttft_slo": ttft_slo_s, "objective": objective, "top": top}
     )
-    _refuse_other_phase_slo(base, spec.phase, tpot_slo_s, ttft_slo_s)
+    _refuse_other_phase_slo(base, spec.phase, {"tpot_slo": tpot_slo_s, "ttft_slo": ttft_slo_s})
     result = SweepResult(spec, base, [], [])
     grid_points: list[Point] = []
     best: list[Point] = []
@@ -489,23 +494,19 @@ def sweep(
     return result
 
 
-def _refuse_other_phase_slo(
-    s: Scenario, phase: str, tpot_slo_s: float | None, ttft_slo_s: float | None
-) -> None:
-    """An SLO given for the phase the sweep does not search would be silently ignored."""
-    given = ttft_slo_s if phase == "decode" else tpot_slo_s
-    if given is None:
-        return
-    wrong, right = (
-        ("--ttft-slo", "--tpot-slo") if phase == "decode" else ("--tpot-slo", "--ttft-slo")
-    )
-    other = "prefill" if phase == "decode" else "decode"
-    raise SpecError(
-        wrong,
-        "",
-        f"the sweep of {s.name} searches its {phase} phase, which only {right} bounds; "
-        f"{wrong} applies to a {other} sweep (sweep.phase: {other})",
-    )
+def _refuse_other_phase_slo(s: Scenario, phase: str, slos: dict[str, float | None]) -> None:
+    """An SLO given (on the command line) for a phase the sweep does not search would be
+    silently ignored."""
+    right = PHASE_KINDS[phase].slo_option
+    for other in PHASE_KINDS.values():
+        if other.name != phase and slos.get(other.slo_key) is not None:
+            wrong = other.slo_option
+            raise SpecError(
+                wrong,
+                "",
+                f"the sweep of {s.name} searches its {phase} phase, which only {right} bounds; "
+                f"{wrong} applies to a {other.name} sweep (sweep.phase: {other.name})",
+            )
 
 
 def require_best(result: SweepResult) -> Point:

@@ -108,7 +108,7 @@ def composition(e: Estimate) -> list[Composition]:
     out = []
     for phase in e.phases:
         lines: list[tuple[str, str, float, str]] = []
-        section = e.scenario.decode if phase.phase == "decode" else e.scenario.prefill
+        section = e.scenario.sections[phase.phase]
         for stream in section.streams:
             lines.append(
                 (

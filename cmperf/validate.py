@@ -76,6 +76,12 @@ class Outcome:
         return self.status in ("ok", "gap")
 
 
+def _in_seconds(metric: str) -> bool:
+    """Whether a metric is a time: a key of it names seconds (`tpot_s`, `cold_start_s.pool`),
+    not a rate (`requests_per_s`)."""
+    return any(k.endswith("_s") and not k.endswith("per_s") for k in metric.split("."))
+
+
 def _published(r: Reader, unit: str) -> float:
     value = r.raw("published")
     if unit == "s":
@@ -141,7 +147,7 @@ def load_points(path: Path = DEFAULT_FILE) -> list[Point]:
         r = Reader(raw, str(path), f"points[{i}]")
         kind = r.string("kind", choices=list(KINDS))
         metric = r.string("metric", "exchange_s" if kind == "exchange" else ...)
-        unit = "s" if metric.endswith("_s") and kind != "ratio" else ""
+        unit = "s" if kind != "ratio" and _in_seconds(metric) else ""
         spec: dict[str, Any] = {"metric": metric}
         low = high = tolerance = None
         if kind == "ratio":

@@ -116,3 +116,17 @@ def test_readme_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     exec(compile(code, "README.md", "exec"), namespace)
     assert all(c.ok for c in namespace["checks"])
     assert namespace["r"].best.latency_s <= 0.015
+
+
+def test_phases_are_one_table_read_assembled_and_reported_in_order() -> None:
+    """A scenario's phases are data: each kind in cmperf.specs.PHASE_KINDS has an assembler,
+    and a scenario's blocks, its estimate's results and its reports follow that order."""
+    from cmperf.api import ASSEMBLERS, estimate
+    from cmperf.specs import PHASE_KINDS, PHASES
+
+    assert tuple(ASSEMBLERS) == PHASES == tuple(PHASE_KINDS)
+    e = estimate("cloudmatrix384-serving")
+    assert list(e.scenario.sections) == list(e.results) == list(PHASES)
+    assert [p.phase for p in e.phases] == list(PHASES)
+    assert e.decode is e.phase("decode") and e.scenario.prefill is e.scenario.section("prefill")
+    assert estimate(DECODE).prefill is None and list(estimate(DECODE).results) == ["decode"]

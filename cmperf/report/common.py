@@ -16,6 +16,8 @@ from ..units import Dimension, format_quantity
 
 
 def time_text(seconds: float) -> str:
+    if abs(seconds) >= 1e3:  # a cold start, a long queue: whole seconds, not 2.56e+03 s
+        return f"{seconds:,.0f} s"
     return format_quantity(seconds, Dimension.TIME)
 
 

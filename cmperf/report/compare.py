@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..specs import PHASE_KINDS
 from .common import bytes_text, csv_text, esc, markdown_table, rich_table, time_text
 
 COMPARE_SCHEMA = "cmperf.compare/1"
@@ -68,7 +69,7 @@ def _change_text(change: float | None) -> str:
 
 def _rows(c: Any, phase: str) -> list[list[str]]:
     row = c.phases[phase]
-    latency = "TPOT" if phase == "decode" else "batch time"
+    latency = PHASE_KINDS[phase].step_label
 
     def cells(metric: str, show: Any) -> list[str]:
         return [

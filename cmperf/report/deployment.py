@@ -30,6 +30,8 @@ def deployment_record(r: Any) -> dict[str, Any]:
         ],
         "memory_bytes_per_device": dict(r.memory_bytes_per_device),
     }
+    if r.cold_start_s is not None:
+        out["cold_start_s"] = dict(r.cold_start_s)
     if r.slo_arrival_rate_per_s is not None:
         out["ttft_slo_s"] = d.ttft_slo_s
         out["slo_arrival_rate_per_s"] = r.slo_arrival_rate_per_s
@@ -68,16 +70,30 @@ def deployment_rows(r: Any) -> list[list[str]]:
             ", ".join(f"{k} {bytes_text(v)}" for k, v in r.memory_bytes_per_device.items()),
         ],
     ]
+    if r.cold_start_s is not None:
+        instances = d.prefill_instances + d.decode_instances
+        ways = {"object_store": "from the object store", "pool": f"through the pool ({d.cache})"}
+        rows.append(
+            [
+                f"cold start, {instances} instances",
+                ", ".join(f"{time_text(v)} {ways[k]}" for k, v in r.cold_start_s.items()),
+            ]
+        )
     if r.load:
-        q = r.load["ttft_quantiles_s"]
+        load = r.load
+        q = load["ttft_quantiles_s"]
+        at = f"at {load['arrival_rate_per_s']:,.4g} requests/s"
+        if "concurrency" in load:
+            at = f"{load['concurrency']:,} requests in flight: {at}"
         rows += [
             [
-                f"at {r.load['arrival_rate_per_s']:g} requests/s",
+                at,
                 f"TTFT p50 {time_text(q['p50'])}, p90 {time_text(q['p90'])}, "
-                f"p99 {time_text(q['p99'])}; prefill {100 * r.load['prefill_utilisation']:.0f} % "
-                f"busy, decode {100 * r.load['decode_occupancy']:.0f} % of its batch",
+                f"p99 {time_text(q['p99'])}; prefill {100 * load['prefill_utilisation']:.0f} % "
+                f"busy; decode {100 * load['decode_occupancy']:.0f} % of its batch, TPOT "
+                f"{time_text(load['decode_tpot_s'])}",
             ],
-            ["queueing model", r.load["model"]],
+            ["queueing model", load["model"]],
         ]
     if r.slo_arrival_rate_per_s is not None:
         rows.append(

@@ -6,6 +6,7 @@ import shlex
 from typing import Any
 
 from .. import __version__
+from ..specs import PHASE_KINDS
 from .common import csv_text, markdown_table, print_heading, rich_table, time_text
 
 SWEEP_SCHEMA = "cmperf.sweep/1"
@@ -20,10 +21,6 @@ FRONTIER_COLUMNS = (
     "quantization",
     "set",
 )
-
-
-def _latency_key(phase: str) -> str:
-    return "tpot_s" if phase == "decode" else "ttft_s"
 
 
 def _point_record(p: Any, latency_key: str, batch_key: str) -> dict[str, Any]:
@@ -42,8 +39,8 @@ def _point_record(p: Any, latency_key: str, batch_key: str) -> dict[str, Any]:
 def sweep_record(result: Any, estimate_of: Any) -> dict[str, Any]:
     """JSON of a sweep; `estimate_of(point)` gives the estimate record of a ranked point."""
     spec = result.spec
-    latency_key = _latency_key(spec.phase)
-    batch_key = "batch_per_device" if spec.phase == "decode" else "tokens_per_device"
+    kind = PHASE_KINDS[spec.phase]
+    latency_key, batch_key = kind.latency_key, kind.batch_key
     s = result.scenario
 
     def ranked(p: Any) -> dict[str, Any]:
@@ -83,7 +80,7 @@ def frontier_csv(result: Any) -> str:
                 " ".join(p.sets),
             ]
         )
-    return csv_text([_latency_key(result.spec.phase), *FRONTIER_COLUMNS[1:]], rows)
+    return csv_text([PHASE_KINDS[result.spec.phase].latency_key, *FRONTIER_COLUMNS[1:]], rows)
 
 
 _QUANT_SHORT = {
@@ -116,8 +113,7 @@ def _config(p: Any) -> list[str]:
 def _sweep_views(result: Any) -> dict[str, Any]:
     """Header, ranked and frontier tables (title, columns, rows) and footer of a sweep."""
     spec = result.spec
-    latency = "TPOT" if spec.phase == "decode" else "TTFT"
-    unit = "sequences" if spec.phase == "decode" else "tokens"
+    latency, unit = PHASE_KINDS[spec.phase].latency_label, PHASE_KINDS[spec.phase].batch_unit
     s = result.scenario
     ranked_rows = [
         [

@@ -60,10 +60,10 @@ def _files(outcomes: list[Any]) -> list[str]:
     return list(dict.fromkeys(_stem(o.point.file) for o in outcomes))
 
 
-def _show(value: float, unit: str) -> str:
+def _show(value: float, unit: str, change: bool) -> str:
     if unit == "s":
         return time_text(value)
-    if abs(value) < 1:
+    if change:  # a ratio point's change, as a fraction
         return f"{100 * value:+.1f} %"
     return f"{value:,.0f}"
 
@@ -114,8 +114,8 @@ def _validation_rows(outcomes: list[Any]) -> list[list[str]]:
             [
                 p.what,
                 p.source.split(":")[0],
-                _show(o.predicted, p.unit),
-                _show(p.published, p.unit),
+                _show(o.predicted, p.unit, p.kind == "ratio"),
+                _show(p.published, p.unit, p.kind == "ratio"),
                 error,
                 bound,
                 o.status,

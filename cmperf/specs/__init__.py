@@ -15,16 +15,20 @@ from . import calibration
 from .edits import REFERENCE_KEYS, merge, promote, split_reference
 from .hardware import Cluster, Device, read_cluster, read_device
 from .model import ModelSpec, read_model
+from .phases import PHASE_KINDS, PHASES, PhaseKind
 from .reader import Reader, did_you_mean, load_yaml, not_a_file, parse_yaml
-from .scenario import Scenario, read_decode, read_deployment, read_prefill, read_quantization
+from .scenario import Scenario, read_deployment, read_quantization
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 KINDS = {"hardware": "hardware_specs", "model": "model_specs", "scenario": "scenarios"}
 
 __all__ = [
+    "PHASES",
+    "PHASE_KINDS",
     "Cluster",
     "Device",
     "ModelSpec",
+    "PhaseKind",
     "Scenario",
     "as_scenario",
     "available",
@@ -253,10 +257,6 @@ def as_scenario(scenario: Scenario | str, overrides: list[str] | tuple[str, ...]
     return load_scenario(scenario.file, (*scenario.overrides, *overrides))
 
 
-# A scenario's phase blocks and their readers (cmperf.api.ASSEMBLERS estimates each).
-PHASE_READERS = {"prefill": read_prefill, "decode": read_decode}
-
-
 def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     try:
         path = resolve("scenario", name)
@@ -271,14 +271,13 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
         r, path.parent, path.name + (" with --set" if overrides else "")
     )
     quant = read_quantization(r.sub("quantization"))
-    phases = {
-        name: read(r.sub(name), cluster, model)
-        for name, read in PHASE_READERS.items()
+    sections = {
+        name: kind.read(r.sub(name), cluster, model)
+        for name, kind in PHASE_KINDS.items()
         if r.has(name)
     }
-    if not phases:
+    if not sections:
         raise r.error("decode", "a scenario needs a decode or a prefill section (or both)")
-    decode, prefill = phases.get("decode"), phases.get("prefill")
     scenario = Scenario(
         name=r.string("name", path.stem),
         file=str(path),
@@ -286,18 +285,15 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
         cluster=cluster,
         model=model,
         quantization=quant,
-        decode=decode,
-        prefill=prefill,
+        sections=sections,
         overrides=tuple(overrides),
         sweep=r.raw("sweep", None),
         ideal=_flag(r, "ideal"),
-        deployment=read_deployment(r.sub("deployment"), decode, prefill)
-        if r.has("deployment")
-        else None,
+        deployment=read_deployment(r.sub("deployment"), sections) if r.has("deployment") else None,
     )
     r.raw("source", None)
-    r.raw("decode", None)
-    r.raw("prefill", None)
+    for name in PHASE_KINDS:
+        r.raw(name, None)
     r.done(
         [
             "name",
@@ -306,8 +302,7 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
             "hardware",
             "model",
             "quantization",
-            "decode",
-            "prefill",
+            *PHASE_KINDS,
             "sweep",
             "ideal",
             "deployment",

@@ -115,6 +115,16 @@ class Tier:
 
 
 @dataclass(frozen=True)
+class ObjectStore:
+    """Where a deployment's model weights come from on a cold start (without a pool, every
+    instance reads the whole model from it): the store's bandwidth, shared by every reader."""
+
+    bandwidth_bytes_per_s: float
+    latency_s: float
+    source: str
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     source: str
@@ -128,6 +138,7 @@ class Cluster:
     # Where a deployment's context cache lives, by path name (ub, vpc): per-device bandwidth
     # and latency to the memory pool (cpu_pool over the scale-up fabric, or over the VPC).
     cache_paths: dict[str, Tier] = field(default_factory=dict)
+    object_store: ObjectStore | None = None
 
     @property
     def ranks_per_node(self) -> int:
@@ -298,7 +309,20 @@ def read_cluster(r: Reader, name: str, device: Device) -> Cluster:
         scale_up=tiers,
         scale_out=_tier(r, "scale_out", "scale_out"),
         cache_paths=_cache_paths(r, nodes * devices_per_node, devices_per_node),
+        object_store=None  # absent, or null: the cluster states no store
+        if r.raw("object_store", None) is None
+        else _object_store(r.sub("object_store")),
     )
+
+
+def _object_store(r: Reader) -> ObjectStore:
+    store = ObjectStore(
+        r.quantity("bandwidth", Dimension.BANDWIDTH),
+        r.quantity("latency", Dimension.TIME, 0.0),
+        r.string("source"),
+    )
+    r.done(["bandwidth", "latency", "source"])
+    return store
 
 
 def _cache_paths(r: Reader, devices: int, devices_per_node: int) -> dict[str, Tier]:

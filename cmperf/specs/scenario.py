@@ -117,17 +117,27 @@ class Deployment:
     cache: str  # the path to the cache pool: ub (CPU DRAM over UB) or vpc
     arrival_rate: float | None = None  # requests per second offered to the deployment
     ttft_slo_s: float | None = None  # a p90 TTFT bound: the arrival rate that breaks it
+    # Coefficient of variation of the prompts' lengths about the prefill's input_len: each
+    # request's share of a packed batch varies with it (0: every prompt the same length).
+    input_len_cv: float = 0.0
+    concurrency: int | None = None  # requests kept in flight (closed loop), for arrival_rate
 
 
 CACHE_PATHS = ("ub", "vpc")
 
 
-def read_deployment(r: Reader, decode: Decode | None, prefill: Prefill | None) -> Deployment:
-    if decode is None or prefill is None:
+def read_deployment(r: Reader, sections: dict[str, Phase]) -> Deployment:
+    if "decode" not in sections or "prefill" not in sections:
         raise r.error("prefill_instances", "a deployment needs both a prefill and a decode block")
     w = r.sub("workload", {})
     rate = w.raw("arrival_rate", None)
     slo = w.raw("ttft_slo", None)
+    concurrency = w.raw("concurrency", None)
+    if rate is not None and concurrency is not None:
+        raise w.error(
+            "concurrency",
+            "give an arrival_rate (open loop) or a concurrency (requests in flight), not both",
+        )
     deployment = Deployment(
         prefill_instances=r.integer("prefill_instances", 1, high=100_000),
         decode_instances=r.integer("decode_instances", 1, high=100_000),
@@ -138,8 +148,12 @@ def read_deployment(r: Reader, decode: Decode | None, prefill: Prefill | None) -
         if rate is None
         else w.number("arrival_rate", low=0.0, high=1e9, low_open=True),
         ttft_slo_s=None if slo is None else w.quantity("ttft_slo", Dimension.TIME),
+        input_len_cv=w.number("input_len_cv", 0.0, high=10.0),
+        concurrency=None
+        if concurrency is None
+        else w.integer("concurrency", low=1, high=1_000_000_000),
     )
-    w.done(["output_len", "reuse", "arrival_rate", "ttft_slo"])
+    w.done(["output_len", "reuse", "arrival_rate", "ttft_slo", "input_len_cv", "concurrency"])
     r.done(["prefill_instances", "decode_instances", "workload", "cache"])
     return deployment
 
@@ -152,8 +166,8 @@ class Scenario:
     cluster: Cluster
     model: ModelSpec
     quantization: Quantization
-    decode: Decode | None
-    prefill: Prefill | None
+    # Its phase blocks by name, in report order (cmperf.specs.phases.PHASE_KINDS).
+    sections: dict[str, Phase]
     overrides: tuple[str, ...] = field(default=())
     sweep: dict | None = None  # the search space of `cmperf sweep`, read by cmperf.search
     ideal: bool = False  # price every kernel at the speed of light (peaks, no overheads)
@@ -161,7 +175,18 @@ class Scenario:
 
     @property
     def phases(self) -> list[Phase]:
-        return [p for p in (self.prefill, self.decode) if p is not None]
+        return list(self.sections.values())
+
+    def section(self, name: str) -> Phase | None:
+        return self.sections.get(name)
+
+    @property
+    def decode(self) -> Decode | None:
+        return self.sections.get("decode")  # type: ignore[return-value]
+
+    @property
+    def prefill(self) -> Prefill | None:
+        return self.sections.get("prefill")  # type: ignore[return-value]
 
 
 def read_quantization(r: Reader) -> Quantization:
