@@ -97,13 +97,15 @@ def _reused_prefill(s: Scenario, reuse: float) -> PhaseResult:
 
 
 def _fetch_s(s: Scenario, reused_tokens_per_device: float, path: str) -> float:
-    tier = s.cluster.cache_paths.get(path)
-    if tier is None:
-        raise InfeasibleError(
-            f"{s.cluster.name}: no {path!r} path to a cache pool (cpu_pool or vpc in the spec)"
-        )
     if reused_tokens_per_device <= 0:
         return 0.0
+    tier = s.cluster.cache_paths.get(path)
+    if tier is None:
+        spec_key = {"ub": "cpu_pool", "vpc": "vpc"}[path]
+        raise InfeasibleError(
+            f"{s.cluster.name}: a context cache needs a pool, and the cluster spec states no "
+            f"{path!r} path to one ({spec_key}); reuse 0 needs none"
+        )
     return reused_tokens_per_device * kv_bytes_per_token(s) / tier.bandwidth_bytes_per_s + (
         tier.latency_s
     )
@@ -184,8 +186,11 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
             f"{s.name}: a deployment needs a deployment, prefill and decode block"
         )
     f, dc = s.prefill, s.decode
-    # One prefill batch per reuse ratio: the workload's and the speedup curve's.
-    batches = {reuse: prefill_batch_s(s, reuse, d.cache, pre) for reuse in {d.reuse, *REUSE_CURVE}}
+    # One prefill batch per reuse ratio: the workload's and the speedup curve's (a cluster
+    # without a pool to cache in has no curve).
+    pooled = d.cache in s.cluster.cache_paths
+    ratios = {d.reuse, *(REUSE_CURVE if pooled else ())}
+    batches = {reuse: prefill_batch_s(s, reuse, d.cache, pre) for reuse in ratios}
     fetch_s, batch_s = batches[d.reuse]
     # The batch's KV cache leaves each prefill device over its RDMA links (ref §3).
     rdma = s.cluster.scale_out
@@ -215,7 +220,7 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
     }
     curve = []
     base = prompts_per_batch / float(pre.step_time_s)
-    for reuse in REUSE_CURVE:
+    for reuse in REUSE_CURVE if pooled else ():
         fetch, batch = batches[reuse]
         curve.append((reuse, prompts_per_batch / (fetch + batch) / base))
     memory = {

@@ -660,7 +660,9 @@ def _cluster_schema() -> dict[str, Any]:
                     "cpus": _int(
                         1, description="CPUs reachable over the scale-up fabric, e.g. 192"
                     ),
-                    "ub_bandwidth": _quantity("bandwidth", 'per CPU, e.g. "160 GB/s"'),
+                    "bandwidth_per_cpu": _quantity(
+                        "bandwidth", 'each CPU\'s link to the fabric, e.g. "160 GB/s"'
+                    ),
                     "latency": _quantity("time", 'of a read from the pool, e.g. "1.9 us"'),
                     "source": {
                         "type": "string",

@@ -234,3 +234,28 @@ def test_sweep_of_a_deployment_command() -> None:
     assert record["schema"] == "cmperf.split/1" and record["best"]["prefill_instances"] == 6
     refused = CliRunner().invoke(app, ["sweep", SERVING, "--tpot-slo", "30ms"])
     assert refused.exit_code == 1 and "no split meets the SLOs" in refused.output
+
+
+def test_a_cluster_without_a_cache_pool_deploys_without_a_cache(tmp_path) -> None:
+    """The H800 cluster states no cache pool: a deployment on it runs with nothing cached (no
+    reuse curve), and asking it to reuse a prefix is infeasible, saying why."""
+    from cmperf.errors import InfeasibleError
+    from cmperf.specs import PACKAGE_DIR
+
+    scenarios = PACKAGE_DIR / "scenarios"
+    prefill = (scenarios / "deepseek-h800-prefill.yaml").read_text(encoding="utf-8")
+    decode = (scenarios / "deepseek-h800-decode.yaml").read_text(encoding="utf-8")
+    text = (
+        prefill.replace("name: deepseek-h800-prefill", "name: h800-serving").replace(
+            "nodes: 4}", "nodes: 16}"
+        )
+        + decode[decode.index("decode:") :]
+        + "deployment: {prefill_instances: 4, workload: {output_len: 256}}\n"
+    )
+    path = tmp_path / "h800-serving.yaml"
+    path.write_text(text, encoding="utf-8")
+    d = estimate(str(path)).deployment
+    assert d.prefill_speedup_vs_reuse == [] and d.cold_start_s is None
+    assert d.ttft_breakdown_s["cache_fetch"] == 0.0 and d.requests_per_s["prefill"] > 0
+    with pytest.raises(InfeasibleError, match="states no 'ub' path"):
+        estimate(str(path), ["deployment.workload.reuse=0.5"])

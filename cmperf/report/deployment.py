@@ -63,7 +63,8 @@ def deployment_rows(r: Any) -> list[list[str]]:
         ["generated tokens/s per device", f"{r.throughput_tokens_per_s_per_device:,.0f}"],
         [
             f"prefill speedup from the cache ({d.cache})",
-            ", ".join(f"x{s:.2f} at {100 * u:.0f} %" for u, s in r.prefill_speedup_vs_reuse),
+            ", ".join(f"x{s:.2f} at {100 * u:.0f} %" for u, s in r.prefill_speedup_vs_reuse)
+            or "no cache pool in the cluster spec (cpu_pool or vpc)",
         ],
         [
             "memory per device",

@@ -332,8 +332,8 @@ def _cache_paths(r: Reader, devices: int, devices_per_node: int) -> dict[str, Ti
     paths = {}
     if r.has("cpu_pool"):
         c = r.sub("cpu_pool")
-        total = c.integer("cpus") * c.quantity("ub_bandwidth", Dimension.BANDWIDTH)
-        paths["ub"] = _pool_path(c, "ub", devices, total / devices, ["cpus", "ub_bandwidth"])
+        total = c.integer("cpus") * c.quantity("bandwidth_per_cpu", Dimension.BANDWIDTH)
+        paths["ub"] = _pool_path(c, "ub", devices, total / devices, ["cpus", "bandwidth_per_cpu"])
     if r.has("vpc"):
         v = r.sub("vpc")
         per_node = v.quantity("bandwidth_per_node", Dimension.BANDWIDTH)
