@@ -419,3 +419,103 @@ def best_splits(
     return SplitResult(
         s, budget_devices, r.ttft_s, r.tpot_s, not reasons, "; ".join(reasons), splits
     )
+
+
+def composition_lines(s: Scenario, r: DeploymentResult) -> list[tuple[str, str, float, str]]:
+    """How the deployment's figures compose (`cmperf explain`): (quantity, formula, value,
+    unit) rows, in the order the module docstring derives them."""
+    d = r.deployment
+    t = r.ttft_breakdown_s
+    per = {
+        "prefill": r.requests_per_s["prefill"] / d.prefill_instances,
+        "decode": r.requests_per_s["decode"] / d.decode_instances,
+    }
+    lines = [
+        (
+            "cache fetch",
+            f"reused tokens per device x KV bytes per token / {d.cache} bandwidth per device "
+            "+ latency",
+            t["cache_fetch"],
+            "s",
+        ),
+        (
+            "prefill",
+            "the prefill instance's batch: new tokens, attending to the prefix",
+            t["prefill"],
+            "s",
+        ),
+        (
+            "kv transfer",
+            "tokens per device x KV bytes per token / (RDMA bandwidth x ranks per device) "
+            "+ latency",
+            t["kv_transfer"],
+            "s",
+        ),
+        ("first decode step", "the decode instance's step", t["first_decode_step"], "s"),
+        (
+            "TTFT (unloaded)",
+            "cache fetch + prefill + kv transfer + first decode step",
+            r.ttft_s,
+            "s",
+        ),
+        (
+            "prefill instance",
+            "prompts per batch / (cache fetch + prefill)",
+            per["prefill"],
+            "requests/s",
+        ),
+        (
+            "decode instance",
+            "decode tokens/s per device x devices / output_len",
+            per["decode"],
+            "requests/s",
+        ),
+        (
+            "balanced prefill : decode",
+            "decode instance's requests/s / prefill instance's",
+            r.prefill_to_decode_ratio,
+            "",
+        ),
+        (
+            "generated tokens/s per device",
+            "min over pools (instances x requests/s) x output_len / all devices",
+            r.throughput_tokens_per_s_per_device,
+            "tokens/s",
+        ),
+    ]
+    if r.cold_start_s is not None:
+        lines.append(
+            (
+                "cold start, from the object store",
+                "max(N W / B_store, W / (devices x VPC per device)), N instances, W the model",
+                r.cold_start_s["object_store"],
+                "s",
+            )
+        )
+        if "pool" in r.cold_start_s:
+            lines.append(
+                (
+                    "cold start, through the pool",
+                    f"W / B_store + W / (devices x {d.cache} per device) + latency",
+                    r.cold_start_s["pool"],
+                    "s",
+                )
+            )
+    if r.load:
+        q = r.load["ttft_quantiles_s"]
+        lines += [
+            ("queue", r.load["model"], math.nan, ""),
+            (
+                "TTFT p90 under load",
+                "unloaded TTFT + w, C(c, a) exp(-2 (c mu - lambda) w / (1 + c_s^2)) = 0.1",
+                q["p90"],
+                "s",
+            ),
+            (
+                "decode TPOT under load",
+                "TPOT of the smallest batch b >= lambda x output_len x TPOT(b) / devices",
+                r.load["decode_tpot_s"],
+                "s",
+            ),
+        ]
+    return lines

@@ -193,6 +193,10 @@ def composition(e: Estimate) -> list[Composition]:
                 )
             )
         out.append(Composition(phase.phase, lines))
+    if e.deployment is not None:
+        from .deployment import composition_lines
+
+        out.append(Composition("deployment", composition_lines(e.scenario, e.deployment)))
     return out
 
 

@@ -259,3 +259,18 @@ def test_a_cluster_without_a_cache_pool_deploys_without_a_cache(tmp_path) -> Non
     assert d.ttft_breakdown_s["cache_fetch"] == 0.0 and d.requests_per_s["prefill"] > 0
     with pytest.raises(InfeasibleError, match="states no 'ub' path"):
         estimate(str(path), ["deployment.workload.reuse=0.5"])
+
+
+def test_explain_shows_how_the_deployment_composes() -> None:
+    result = CliRunner().invoke(
+        app, ["explain", SERVING, "-f", "json", "--set", "deployment.workload.arrival_rate=50"]
+    )
+    assert result.exit_code == 0, result.output
+    parts = {part["phase"]: part["lines"] for part in json.loads(result.stdout)}
+    lines = {line["quantity"]: line["value"] for line in parts["deployment"]}
+    parts_s = ("cache fetch", "prefill", "kv transfer", "first decode step")
+    assert sum(lines[k] for k in parts_s) == pytest.approx(lines["TTFT (unloaded)"], rel=1e-12)
+    d = _deployment("deployment.workload.arrival_rate=50")
+    assert lines["TTFT p90 under load"] == d.load["ttft_quantiles_s"]["p90"]
+    assert lines["cold start, through the pool"] == d.cold_start_s["pool"]
+    assert lines["queue"] is None  # a descriptive line: the queue's assumptions

@@ -153,6 +153,8 @@ def _composition_value(value: float, unit: str) -> str:
 
 
 def _composition_title(part: Any) -> str:
+    if part.phase == "deployment":
+        return "deployment: how the pools' figures compose"
     return f"{part.phase}: how op times compose"
 
 
