@@ -239,3 +239,43 @@ def test_csv_cells_round_trip() -> None:
     )
     assert [float(x) for x in row[:4]] == values[:4]
     assert row[4:] == ["7", "true", "", "a b", 'q"uote, comma']
+
+
+@pytest.mark.parametrize("width", [90, 140, 220])
+@pytest.mark.parametrize("scenario", [DECODE, PREFILL])
+def test_the_op_table_is_written_as_rich_draws_it(scenario: str, width: int) -> None:
+    """The op table is written line by line where it fits (fast) and by rich where it does
+    not: either way the text is rich's own, character for character."""
+    from rich.console import Console
+
+    from cmperf.api import estimate
+    from cmperf.report.common import print_long_table, rich_table
+    from cmperf.report.estimate import (
+        _OP_RIGHT,
+        _OPS_CAPTION,
+        OP_COLUMNS,
+        _op_rows,
+        _ops_title,
+        phase_record,
+    )
+
+    phase = estimate(scenario).phases[0]
+    rows, title = _op_rows(phase_record(phase)), _ops_title(phase)
+    drawn, written = io.StringIO(), io.StringIO()
+    Console(file=drawn, width=width).print(
+        rich_table(
+            OP_COLUMNS,
+            rows,
+            _OP_RIGHT,
+            simple_head=True,
+            no_wrap=True,
+            title=title,
+            caption=_OPS_CAPTION,
+            title_justify="left",
+            caption_justify="left",
+        )
+    )
+    print_long_table(
+        Console(file=written, width=width), OP_COLUMNS, rows, _OP_RIGHT, title, _OPS_CAPTION
+    )
+    assert written.getvalue() == drawn.getvalue()

@@ -141,6 +141,59 @@ def rich_table(
     return table
 
 
+def print_long_table(
+    console: Any,
+    columns: list[str] | tuple[str, ...],
+    rows: list[list[str]],
+    right: tuple[str, ...] | set[str],
+    title: str,
+    caption: str,
+) -> None:
+    """A long table of short cells (the op table), as rich_table(..., simple_head=True,
+    no_wrap=True) draws it: written line by line where it fits the console (rich measures and
+    renders every cell, about 2 ms a row), else handed to rich, which shrinks it to fit."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    widths = [
+        max(cell_len(col), *(cell_len(row[i]) for row in rows)) for i, col in enumerate(columns)
+    ]
+    total = sum(widths) + 3 * len(widths) + 1  # one space each side of a cell, one between
+    if total > console.width or cell_len(title) > total or cell_len(caption) > total:
+        console.print(
+            rich_table(
+                columns,
+                rows,
+                right,
+                simple_head=True,
+                no_wrap=True,
+                title=title,
+                caption=caption,
+                title_justify="left",
+                caption_justify="left",
+            )
+        )
+        return
+
+    def line(cells: list[str] | tuple[str, ...]) -> str:
+        padded = (
+            " " * (w - cell_len(c)) + c if col in right else c + " " * (w - cell_len(c))
+            for c, w, col in zip(cells, widths, columns, strict=True)
+        )
+        return " " + " ".join(f" {c} " for c in padded) + " "
+
+    out = Text(no_wrap=True)
+    out.append(title.ljust(total) + "\n", style="table.title")
+    out.append(" " * total + "\n")
+    out.append(line(columns) + "\n", style="table.header")
+    out.append(" " + "\u2500" * (total - 2) + " \n")
+    for row in rows:
+        out.append(line(row) + "\n")
+    out.append(" " * total + "\n")
+    out.append(caption.ljust(total), style="table.caption")  # print ends the line
+    console.print(out, soft_wrap=True)
+
+
 def print_heading(console: Any, name: str, rest: str | None = None) -> None:
     """`name` in bold, then `: rest`, both shown literally."""
     console.print(f"[bold]{esc(name)}[/bold]" + ("" if rest is None else f": {esc(rest)}"))

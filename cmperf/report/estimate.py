@@ -13,6 +13,7 @@ from .common import (
     flop_text,
     markdown_table,
     print_heading,
+    print_long_table,
     rich_table,
     time_text,
 )
@@ -270,18 +271,9 @@ def render_estimate(e: Estimate, console: Any, show_ops: bool = True) -> None:
         )
         console.print(layers)
         if show_ops:
-            ops = rich_table(
-                OP_COLUMNS,
-                _op_rows(rec),
-                _OP_RIGHT,
-                simple_head=True,
-                no_wrap=True,
-                title=_ops_title(p),
-                caption=_OPS_CAPTION,
-                title_justify="left",
-                caption_justify="left",
+            print_long_table(
+                console, OP_COLUMNS, _op_rows(rec), _OP_RIGHT, _ops_title(p), _OPS_CAPTION
             )
-            console.print(ops)
     if e.deployment is not None:
         console.print(
             rich_table(
