@@ -283,18 +283,25 @@ def closed_loop_rate(
     return low
 
 
-def slo_arrival_rate(r: DeploymentResult, per_instance_rps: float, slo_s: float) -> float:
-    """The arrival rate at which the p90 TTFT reaches `slo_s` (0: unloaded TTFT is over it),
-    by bisection: the p90 grows monotonically with the rate up to the pool's capacity."""
+def slo_arrival_rate(
+    r: DeploymentResult, per_instance_rps: float, slo_s: float, servers: int | None = None
+) -> float:
+    """The arrival rate at which the p90 TTFT of a pool of `servers` prefill instances (the
+    deployment's by default) reaches `slo_s` (0: the unloaded TTFT is over it), by bisection:
+    the p90 grows monotonically with the rate up to the pool's capacity."""
     if r.ttft_s >= slo_s:
         return 0.0
-    low, high = 0.0, r.requests_per_s["prefill"]
+    d = r.deployment
+    servers = d.prefill_instances if servers is None else servers
+    cv2 = d.input_len_cv**2
+
+    def p90(rate: float) -> float:
+        return r.ttft_s + wait_quantile_s(0.9, servers, rate, 1.0 / per_instance_rps, cv2)
+
+    low, high = 0.0, servers * per_instance_rps
     for _ in range(60):
         mid = (low + high) / 2
-        if ttft_p90_s(r, mid, per_instance_rps) <= slo_s:
-            low = mid
-        else:
-            high = mid
+        low, high = (mid, high) if p90(mid) <= slo_s else (low, mid)
     return low
 
 
@@ -359,6 +366,9 @@ class Split:
     requests_per_s: float  # what the slower pool sustains
     bound: str  # the pool that bounds it
     output_tokens_per_s_per_device: float  # over every device of the budget
+    # Requests/s served within the SLOs: under a TTFT SLO, the arrival rate at which the
+    # prefill pool's p90 TTFT reaches it, at most what decode sustains; else requests_per_s.
+    goodput_per_s: float
 
 
 @dataclass(frozen=True)
@@ -383,10 +393,12 @@ def best_splits(
     tpot_slo_s: float | None = None,
 ) -> SplitResult:
     """Every prefill : decode split of `budget_devices` devices into the scenario's instances,
-    ranked by the requests per second the slower pool sustains (goodput), under the SLOs.
+    ranked by goodput: the requests per second served within the SLOs.
 
     The instances are the scenario's, so the unloaded TTFT and the TPOT are the same for every
-    split: the SLOs admit all splits or none; the split decides the goodput."""
+    split: the SLOs admit all splits or none. The split decides the goodput: what the slower
+    pool sustains, and under a TTFT SLO the arrival rate at which its prefill pool's p90 TTFT
+    (M/G/c, as under load) reaches the SLO."""
     from .api import estimate
 
     e = estimate(s)
@@ -407,10 +419,21 @@ def best_splits(
         pools = {"prefill": p * per_prefill, "decode": k * per_decode}
         bound = min(pools, key=pools.get)
         rps = pools[bound]
+        goodput = rps
+        if ttft_slo_s is not None:
+            goodput = min(slo_arrival_rate(r, per_prefill, ttft_slo_s, p), pools["decode"])
         splits.append(
-            Split(p, k, p * size_p + k * size_d, rps, bound, rps * d.output_len / budget_devices)
+            Split(
+                p,
+                k,
+                p * size_p + k * size_d,
+                rps,
+                bound,
+                rps * d.output_len / budget_devices,
+                goodput,
+            )
         )
-    splits.sort(key=lambda x: (-x.requests_per_s, x.devices))
+    splits.sort(key=lambda x: (-x.goodput_per_s, -x.requests_per_s, x.devices))
     reasons = []
     if ttft_slo_s is not None and r.ttft_s > ttft_slo_s:
         reasons.append(f"unloaded TTFT {r.ttft_s:.3g} s is over the {ttft_slo_s:.3g} s SLO")

@@ -219,9 +219,14 @@ def test_the_best_split_of_a_device_budget() -> None:
     r = best_splits(s, 256, ttft_slo_s=5.0, tpot_slo_s=0.05)
     assert r.slo_ok and r.best.devices <= 256
     assert (r.best.prefill_instances, r.best.decode_instances) == (6, 1)  # the paper's split
-    assert [x.requests_per_s for x in r.splits] == sorted(
-        (x.requests_per_s for x in r.splits), reverse=True
+    assert [x.goodput_per_s for x in r.splits] == sorted(
+        (x.goodput_per_s for x in r.splits), reverse=True
     )
+    # Goodput: what the split serves within the TTFT SLO, below what its pools sustain; a
+    # tighter SLO serves less.
+    assert all(0 < x.goodput_per_s < x.requests_per_s for x in r.splits)
+    tight = best_splits(s, 256, ttft_slo_s=3.0, tpot_slo_s=0.05)
+    assert tight.best.goodput_per_s < r.best.goodput_per_s
     big = best_splits(s, 1024)
     assert big.best.bound == "decode" and big.best.prefill_instances > 40
     assert not best_splits(s, 256, tpot_slo_s=0.03).slo_ok

@@ -14,6 +14,7 @@ SPLIT_COLUMNS = (
     "requests/s",
     "bound",
     "generated tokens/s per device",
+    "goodput, requests/s",
 )
 _FIELDS = (
     "prefill_instances",
@@ -22,6 +23,7 @@ _FIELDS = (
     "requests_per_s",
     "bound",
     "output_tokens_per_s_per_device",
+    "goodput_per_s",
 )
 
 
@@ -48,6 +50,7 @@ def _rows(r: Any, top: int = 10) -> list[list[str]]:
             f"{x.requests_per_s:,.1f}",
             x.bound,
             f"{x.output_tokens_per_s_per_device:,.0f}",
+            f"{x.goodput_per_s:,.1f}",
         ]
         for x in r.splits[:top]
     ]
@@ -63,7 +66,8 @@ def _summary(r: Any) -> str:
     b = r.best
     return (
         f"{head}\nbest: {b.prefill_instances} prefill + {b.decode_instances} decode instances, "
-        f"{b.requests_per_s:,.1f} requests/s ({b.bound}-bound)"
+        f"{b.requests_per_s:,.1f} requests/s ({b.bound}-bound), {b.goodput_per_s:,.1f} "
+        "within the SLOs"
     )
 
 
