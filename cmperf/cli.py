@@ -472,8 +472,8 @@ def _deployment_split(
     block = s.sweep if isinstance(s.sweep, dict) else {}
     if block.get("phase") != "deployment":
         return None
-    from .deployment import best_splits
     from .specs.reader import Reader
+    from .splits import best_splits
     from .units import Dimension
 
     r = Reader(block, s.file, "sweep")

@@ -37,6 +37,7 @@ from typing import Any
 
 from .api import PhaseResult, estimate_decode, estimate_prefill, model_weight_bytes
 from .errors import InfeasibleError
+from .formulas.queueing import mean_wait_s, wait_quantile_s
 from .specs import as_scenario
 from .specs.scenario import Deployment, Scenario
 
@@ -141,41 +142,6 @@ def cold_start_s(s: Scenario) -> dict[str, float] | None:
     once_s = weights / store.bandwidth_bytes_per_s + store.latency_s
     fan_out_s = weights / (devices * pool.bandwidth_bytes_per_s) + pool.latency_s
     return {"object_store": store_s, "pool": once_s + fan_out_s}
-
-
-def erlang_c(servers: int, offered: float) -> float:
-    """Probability that an arrival waits in an M/M/c queue with offered load a = lambda / mu."""
-    if offered >= servers:
-        return 1.0
-    term, total = 1.0, 1.0
-    for k in range(1, servers):
-        term *= offered / k
-        total += term
-    last = term * offered / servers / (1 - offered / servers)
-    return last / (total + last)
-
-
-def wait_quantile_s(
-    p: float, servers: int, rate: float, service_s: float, service_cv2: float = 0.0
-) -> float:
-    """The p-quantile of the waiting time (M/G/c, Allen-Cunneen; service_cv2 = 0 is M/D/c):
-    0 below the waiting mass."""
-    mu = 1.0 / service_s
-    if rate >= servers * mu:
-        return math.inf
-    c_wait = erlang_c(servers, rate / mu)
-    if c_wait <= 1 - p:
-        return 0.0
-    decay = 2 * (servers * mu - rate) / (1 + service_cv2)
-    return math.log(c_wait / (1 - p)) / decay
-
-
-def mean_wait_s(servers: int, rate: float, service_s: float, service_cv2: float = 0.0) -> float:
-    """The mean waiting time (M/G/c, Allen-Cunneen): C(c, a) / (c mu - lambda) x (1 + c_s^2) / 2."""
-    mu = 1.0 / service_s
-    if rate >= servers * mu:
-        return math.inf
-    return erlang_c(servers, rate / mu) / (servers * mu - rate) * (1 + service_cv2) / 2
 
 
 def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> DeploymentResult:
@@ -356,92 +322,6 @@ class DecodeAtLoad:
         holds = (self.batches >= need).nonzero()[0]
         i = int(holds[0]) if holds.size else len(self.batches) - 1
         return float(need[i]), float(self.tpot_s[i])
-
-
-@dataclass(frozen=True)
-class Split:
-    prefill_instances: int
-    decode_instances: int
-    devices: int  # devices the split uses
-    requests_per_s: float  # what the slower pool sustains
-    bound: str  # the pool that bounds it
-    output_tokens_per_s_per_device: float  # over every device of the budget
-    # Requests/s served within the SLOs: under a TTFT SLO, the arrival rate at which the
-    # prefill pool's p90 TTFT reaches it, at most what decode sustains; else requests_per_s.
-    goodput_per_s: float
-
-
-@dataclass(frozen=True)
-class SplitResult:
-    scenario: Scenario
-    budget_devices: int
-    ttft_s: float
-    tpot_s: float
-    slo_ok: bool
-    slo_reason: str
-    splits: list[Split]  # best first
-
-    @property
-    def best(self) -> Split | None:
-        return self.splits[0] if self.slo_ok and self.splits else None
-
-
-def best_splits(
-    s: Scenario,
-    budget_devices: int,
-    ttft_slo_s: float | None = None,
-    tpot_slo_s: float | None = None,
-) -> SplitResult:
-    """Every prefill : decode split of `budget_devices` devices into the scenario's instances,
-    ranked by goodput: the requests per second served within the SLOs.
-
-    The instances are the scenario's, so the unloaded TTFT and the TPOT are the same for every
-    split: the SLOs admit all splits or none. The split decides the goodput: what the slower
-    pool sustains, and under a TTFT SLO the arrival rate at which its prefill pool's p90 TTFT
-    (M/G/c, as under load) reaches the SLO."""
-    from .api import estimate
-
-    e = estimate(s)
-    r = e.deployment
-    if r is None:
-        raise InfeasibleError(f"{s.name}: splitting devices needs a deployment block")
-    d = r.deployment
-    per_prefill = r.requests_per_s["prefill"] / d.prefill_instances
-    per_decode = r.requests_per_s["decode"] / d.decode_instances
-    size_p, size_d = s.prefill.devices, s.decode.devices
-    if size_p + size_d > budget_devices:
-        raise InfeasibleError(
-            f"{budget_devices} devices hold no prefill ({size_p}) and decode ({size_d}) instance"
-        )
-    splits = []
-    for p in range(1, (budget_devices - size_d) // size_p + 1):
-        k = (budget_devices - p * size_p) // size_d
-        pools = {"prefill": p * per_prefill, "decode": k * per_decode}
-        bound = min(pools, key=pools.get)
-        rps = pools[bound]
-        goodput = rps
-        if ttft_slo_s is not None:
-            goodput = min(slo_arrival_rate(r, per_prefill, ttft_slo_s, p), pools["decode"])
-        splits.append(
-            Split(
-                p,
-                k,
-                p * size_p + k * size_d,
-                rps,
-                bound,
-                rps * d.output_len / budget_devices,
-                goodput,
-            )
-        )
-    splits.sort(key=lambda x: (-x.goodput_per_s, -x.requests_per_s, x.devices))
-    reasons = []
-    if ttft_slo_s is not None and r.ttft_s > ttft_slo_s:
-        reasons.append(f"unloaded TTFT {r.ttft_s:.3g} s is over the {ttft_slo_s:.3g} s SLO")
-    if tpot_slo_s is not None and r.tpot_s > tpot_slo_s:
-        reasons.append(f"TPOT {r.tpot_s * 1e3:.3g} ms is over the {tpot_slo_s * 1e3:.3g} ms SLO")
-    return SplitResult(
-        s, budget_devices, r.ttft_s, r.tpot_s, not reasons, "; ".join(reasons), splits
-    )
 
 
 def composition_lines(s: Scenario, r: DeploymentResult) -> list[tuple[str, str, float, str]]:

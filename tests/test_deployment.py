@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cmperf.api import estimate
 from cmperf.cli import app
-from cmperf.deployment import erlang_c, wait_quantile_s
+from cmperf.formulas.queueing import erlang_c, wait_quantile_s
 
 SERVING = "cloudmatrix384-serving"
 
@@ -63,6 +63,7 @@ def test_reuse_speeds_prefill_up_and_ub_beats_vpc() -> None:
 def test_erlang_c_and_the_waiting_tail() -> None:
     assert erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: P(wait) = rho
     assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
+    assert 0 < erlang_c(5000, 4900.0) < 1  # many servers: no factorial overflow
     assert wait_quantile_s(0.9, 2, 10.0, 0.01) == 0.0  # light load: most never wait
     assert wait_quantile_s(0.9, 1, 99.0, 0.01) > wait_quantile_s(0.9, 1, 90.0, 0.01) > 0
     assert math.isinf(wait_quantile_s(0.5, 1, 100.0, 0.01))
@@ -212,8 +213,8 @@ def test_the_arrival_rate_that_breaks_a_ttft_slo() -> None:
 
 
 def test_the_best_split_of_a_device_budget() -> None:
-    from cmperf.deployment import best_splits
     from cmperf.specs import load_scenario
+    from cmperf.splits import best_splits
 
     s = load_scenario(SERVING)
     r = best_splits(s, 256, ttft_slo_s=5.0, tpot_slo_s=0.05)
