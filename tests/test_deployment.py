@@ -280,3 +280,8 @@ def test_explain_shows_how_the_deployment_composes() -> None:
     assert lines["TTFT p90 under load"] == d.load["ttft_quantiles_s"]["p90"]
     assert lines["cold start, through the pool"] == d.cold_start_s["pool"]
     assert lines["queue"] is None  # a descriptive line: the queue's assumptions
+
+
+def test_a_null_deployment_leaves_the_instances() -> None:
+    e = estimate(SERVING, ["deployment=null"])
+    assert e.deployment is None and e.prefill is not None and e.decode is not None

@@ -289,7 +289,9 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
         overrides=tuple(overrides),
         sweep=r.raw("sweep", None),
         ideal=_flag(r, "ideal"),
-        deployment=read_deployment(r.sub("deployment"), sections) if r.has("deployment") else None,
+        deployment=None  # absent, or null (--set deployment=null: the instances alone)
+        if r.raw("deployment", None) is None
+        else read_deployment(r.sub("deployment"), sections),
     )
     r.raw("source", None)
     for name in PHASE_KINDS:
