@@ -69,6 +69,9 @@ class DeploymentResult:
     load: dict[str, Any] = field(default_factory=dict)
     # Seconds until every instance holds the model: from the object store, or through the pool.
     cold_start_s: dict[str, float] | None = None
+    # The cache pool's capacity (where the spec states it): whether it holds the model, and
+    # how many of the workload's cached prefixes it holds.
+    pool: dict[str, Any] | None = None
     slo_arrival_rate_per_s: float | None = None  # where the p90 TTFT reaches the SLO
 
     @property
@@ -137,11 +140,28 @@ def cold_start_s(s: Scenario) -> dict[str, float] | None:
     if vpc is not None:  # the store is reached over the VPC plane (ref §1.1)
         store_s = max(store_s, weights / (devices * vpc.bandwidth_bytes_per_s) + vpc.latency_s)
     pool = s.cluster.cache_paths.get(d.cache)
-    if pool is None:
-        return {"object_store": store_s}
+    capacity = s.cluster.pool_capacity_bytes
+    if pool is None or (capacity is not None and capacity < weights):
+        return {"object_store": store_s}  # no pool, or one too small to hold the model
     once_s = weights / store.bandwidth_bytes_per_s + store.latency_s
     fan_out_s = weights / (devices * pool.bandwidth_bytes_per_s) + pool.latency_s
     return {"object_store": store_s, "pool": once_s + fan_out_s}
+
+
+def pool_use(s: Scenario) -> dict[str, Any] | None:
+    """What the cache pool holds, where the cluster spec states its capacity: the model (for
+    model caching), and the cached prefixes of the workload (reuse x input_len tokens each)."""
+    capacity = s.cluster.pool_capacity_bytes
+    if capacity is None:
+        return None
+    d, weights = s.deployment, model_weight_bytes(s)
+    prefix_bytes = d.reuse * s.prefill.input_len * kv_bytes_per_token(s)
+    return {
+        "capacity_bytes": capacity,
+        "holds_model": capacity >= weights,
+        "model_bytes": weights,
+        "prefixes": capacity / prefix_bytes if prefix_bytes else None,
+    }
 
 
 def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> DeploymentResult:
@@ -204,6 +224,7 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
         prefill_speedup_vs_reuse=curve,
         memory_bytes_per_device=memory,
         cold_start_s=cold_start_s(s),
+        pool=pool_use(s),
     )
     if d.arrival_rate is not None or d.concurrency is not None:
         decode = DecodeAtLoad(s)

@@ -664,6 +664,11 @@ def _cluster_schema() -> dict[str, Any]:
                         "bandwidth", 'each CPU\'s link to the fabric, e.g. "160 GB/s"'
                     ),
                     "latency": _quantity("time", 'of a read from the pool, e.g. "1.9 us"'),
+                    "capacity": _quantity(
+                        "bytes",
+                        'the DRAM all the CPUs give the pool, e.g. "96 TB": whether it holds the '
+                        "model (model caching) and how many cached prefixes",
+                    ),
                     "source": {
                         "type": "string",
                         "description": 'where the figures come from, e.g. "ref §1.1"',

@@ -285,3 +285,20 @@ def test_explain_shows_how_the_deployment_composes() -> None:
 def test_a_null_deployment_leaves_the_instances() -> None:
     e = estimate(SERVING, ["deployment=null"])
     assert e.deployment is None and e.prefill is not None and e.decode is not None
+
+
+def test_a_stated_pool_capacity_bounds_what_it_caches() -> None:
+    """With the pool's capacity stated: a pool smaller than the model caches no model (cold
+    start from the store only), and it holds capacity / (reused tokens x KV bytes) prefixes."""
+    from cmperf.deployment import kv_bytes_per_token
+    from cmperf.specs import load_scenario
+
+    assert _deployment().pool is None  # the paper gives no DRAM size
+    small = _deployment("hardware.cpu_pool.capacity=100GB", "deployment.workload.reuse=0.5")
+    assert not small.pool["holds_model"] and set(small.cold_start_s) == {"object_store"}
+    s = load_scenario(SERVING)
+    prefix = 0.5 * 4096 * kv_bytes_per_token(s)
+    assert small.pool["prefixes"] == pytest.approx(100e9 / prefix, rel=1e-12)
+    big = _deployment("hardware.cpu_pool.capacity=50TB")
+    assert big.pool["holds_model"] and "pool" in big.cold_start_s
+    assert big.pool["prefixes"] is None  # nothing reused, nothing cached

@@ -32,6 +32,8 @@ def deployment_record(r: Any) -> dict[str, Any]:
     }
     if r.cold_start_s is not None:
         out["cold_start_s"] = dict(r.cold_start_s)
+    if r.pool is not None:
+        out["pool"] = dict(r.pool)
     if r.slo_arrival_rate_per_s is not None:
         out["ttft_slo_s"] = d.ttft_slo_s
         out["slo_arrival_rate_per_s"] = r.slo_arrival_rate_per_s
@@ -71,6 +73,14 @@ def deployment_rows(r: Any) -> list[list[str]]:
             ", ".join(f"{k} {bytes_text(v)}" for k, v in r.memory_bytes_per_device.items()),
         ],
     ]
+    if r.pool is not None:
+        pool = r.pool
+        holds = "holds" if pool["holds_model"] else "does not hold"
+        text = f"{bytes_text(pool['capacity_bytes'])}: {holds} the model"
+        text += f" ({bytes_text(pool['model_bytes'])})"
+        if pool["prefixes"] is not None:
+            text += f", and {pool['prefixes']:,.0f} cached prefixes"
+        rows.append(["cache pool", text])
     if r.cold_start_s is not None:
         instances = d.prefill_instances + d.decode_instances
         ways = {"object_store": "from the object store", "pool": f"through the pool ({d.cache})"}

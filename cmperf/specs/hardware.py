@@ -138,6 +138,7 @@ class Cluster:
     # Where a deployment's context cache lives, by path name (ub, vpc): per-device bandwidth
     # and latency to the memory pool (cpu_pool over the scale-up fabric, or over the VPC).
     cache_paths: dict[str, Tier] = field(default_factory=dict)
+    pool_capacity_bytes: float | None = None  # the cpu_pool's DRAM, where the spec states it
     object_store: ObjectStore | None = None
 
     @property
@@ -299,6 +300,7 @@ def read_cluster(r: Reader, name: str, device: Device) -> Cluster:
             )
     devices_per_node = r.integer("devices_per_node")
     nodes = r.integer("nodes")
+    paths, capacity = _cache_paths(r, nodes * devices_per_node, devices_per_node)
     return Cluster(
         name=name,
         source=r.string("source"),
@@ -308,7 +310,8 @@ def read_cluster(r: Reader, name: str, device: Device) -> Cluster:
         devices_per_node=devices_per_node,
         scale_up=tiers,
         scale_out=_tier(r, "scale_out", "scale_out"),
-        cache_paths=_cache_paths(r, nodes * devices_per_node, devices_per_node),
+        cache_paths=paths,
+        pool_capacity_bytes=capacity,
         object_store=None  # absent, or null: the cluster states no store
         if r.raw("object_store", None) is None
         else _object_store(r.sub("object_store")),
@@ -325,22 +328,27 @@ def _object_store(r: Reader) -> ObjectStore:
     return store
 
 
-def _cache_paths(r: Reader, devices: int, devices_per_node: int) -> dict[str, Tier]:
-    """The memory pool a deployment caches KV blocks and models in: the CPUs' DRAM over the
-    scale-up fabric (`cpu_pool`: CPUs x their UB bandwidth, shared by every device), or over
-    the data-centre network (`vpc`: each node's bandwidth, shared by its devices)."""
-    paths = {}
+def _cache_paths(
+    r: Reader, devices: int, devices_per_node: int
+) -> tuple[dict[str, Tier], float | None]:
+    """The memory pool a deployment caches KV blocks and models in, by path: the CPUs' DRAM
+    over the scale-up fabric (`cpu_pool`: CPUs x their UB bandwidth, shared by every device),
+    or over the data-centre network (`vpc`: each node's bandwidth, shared by its devices);
+    and the pool's capacity where the spec states it."""
+    paths, capacity = {}, None
     if r.has("cpu_pool"):
         c = r.sub("cpu_pool")
         total = c.integer("cpus") * c.quantity("bandwidth_per_cpu", Dimension.BANDWIDTH)
-        paths["ub"] = _pool_path(c, "ub", devices, total / devices, ["cpus", "bandwidth_per_cpu"])
+        capacity = c.quantity("capacity", Dimension.BYTES, None)
+        keys = ["cpus", "bandwidth_per_cpu", "capacity"]
+        paths["ub"] = _pool_path(c, "ub", devices, total / devices, keys)
     if r.has("vpc"):
         v = r.sub("vpc")
         per_node = v.quantity("bandwidth_per_node", Dimension.BANDWIDTH)
         paths["vpc"] = _pool_path(
             v, "vpc", devices, per_node / devices_per_node, ["bandwidth_per_node"]
         )
-    return paths
+    return paths, capacity
 
 
 def _pool_path(r: Reader, name: str, devices: int, per_device: float, keys: list[str]) -> Tier:
