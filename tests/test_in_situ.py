@@ -190,6 +190,10 @@ def test_validate_fit_command() -> None:
     assert record["schema"] == "cmperf.validate-fit/1"
     assert record["key"] == CLOCK
     assert {p["id"] for p in record["points"]} == {"attention-stream", "moe-stream"}
+    for fmt in ("table", "markdown", "csv"):  # every view of the fit renders
+        shown = CliRunner().invoke(app, ["validate", "--fit", "--format", fmt])
+        assert shown.exit_code == 0, shown.output
+        assert "600 us" in shown.output or "0.0006" in shown.output
 
 
 def test_validate_prints_both_groups() -> None:

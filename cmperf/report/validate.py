@@ -215,8 +215,8 @@ def _fit_rows(fit: Any) -> list[list[str]]:
         [
             o.point.what,
             o.point.source.split(":")[0],
-            _show(o.predicted, o.point.unit),
-            _show(o.point.published, o.point.unit),
+            _show(o.predicted, o.point.unit, o.point.kind == "ratio"),
+            _show(o.point.published, o.point.unit, o.point.kind == "ratio"),
             f"{100 * o.error:+.1f} %",
         ]
         for o in fit.outcomes
