@@ -348,7 +348,7 @@ def estimate_prefill(s: Scenario, f: Prefill, check_memory: bool = True) -> Phas
         group_mb = tokens_mb * f.tp
 
         def attention(k: int) -> list[Op]:
-            return prefill_attention_ops(m, q, group_mb * k, f.input_len, f.tp)
+            return prefill_attention_ops(m, q, group_mb * k, f.input_len, f.tp, f.prefix_len)
 
         layers = _layers(m, q, f, attention, group_mb, tokens_mb, p, f.tp, NORMAL, domain)
     stack = _run_stack(s, layers, f)

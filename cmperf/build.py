@@ -222,15 +222,18 @@ def gqa_attention_ops(
     kv_len: Any,
     tp: int = 1,
     causal_len: int | None = None,
+    prefix_len: int = 0,
 ) -> list[Op]:
     """Grouped-query attention on one rank with heads/tp query and kv_heads/tp key/value heads:
     fused QKV projection, RoPE, cache write, attention, output projection, and the all-reduce
     of tensor parallelism. Decode attends over `kv_len` cached tokens; prefill (`causal_len` =
-    the prompt length S) over (S + 1) / 2 on average."""
+    the prompt length S) over its `prefix_len` cached tokens (read from the KV cache) and
+    (S + 1) / 2 new ones on average."""
     a, h = model.attention, model.hidden
     heads, kv_heads, hd = a.heads // tp, a.kv_heads_per_rank(tp), a.head_dim
-    keys = kv_len if causal_len is None else (causal_len + 1) / 2
-    cache_bytes = seqs * kv_len * 2 * kv_heads * hd * q.kv_cache.bytes if causal_len is None else 0
+    cached = kv_len if causal_len is None else prefix_len  # keys read from the KV cache
+    keys = kv_len if causal_len is None else prefix_len + (causal_len + 1) / 2
+    cache_bytes = seqs * cached * 2 * kv_heads * hd * q.kv_cache.bytes
     ops = [
         elementwise("attn_norm", "attention", tokens * h, *RMSNORM),
         gemm(
@@ -248,7 +251,7 @@ def gqa_attention_ops(
         core_attention(
             q,
             "attention_decode" if causal_len is None else "attention_prefill",
-            _gqa_shape(seqs, heads, kv_heads, hd, tokens, kv_len, causal_len, q),
+            _gqa_shape(seqs, heads, kv_heads, hd, tokens, kv_len, causal_len, q, prefix_len),
             # QK^T and PV: 2 FLOP per multiply-add over head_dim each
             flop=2.0 * heads * tokens * keys * 2 * hd,
             kv_bytes=cache_bytes,
@@ -270,6 +273,7 @@ def _gqa_shape(
     kv_len: Any,
     causal_len: int | None,
     q: Quantization,
+    prefix_len: int = 0,
 ) -> dict[str, Any]:
     """The attention kernel's shape for GQA: K and V of head_dim each per key/value head."""
     dims = {"heads": heads, "qk_dim": head_dim, "v_dim": head_dim, "kv_heads": kv_heads}
@@ -281,7 +285,12 @@ def _gqa_shape(
             "kv_values": 2 * head_dim,
             "kv_bytes": q.kv_cache.bytes,
         }
-    return dims | {"batch": seqs, "seq_len": causal_len, "kv_bytes": BF16.bytes}
+    return dims | {
+        "batch": seqs,
+        "seq_len": causal_len,
+        "kv_bytes": BF16.bytes,
+        "prefix_len": prefix_len,
+    }
 
 
 def prefill_attention_ops(
@@ -290,9 +299,11 @@ def prefill_attention_ops(
     """Attention of a prefill on one rank. GQA: heads split over a TP group of `tp` ranks that
     all process the group's `tokens`. MLA: SP-TP-SP over `tp` ranks (mla_prefill_ops).
     `prefix_len` cached tokens before each prompt's `seq_len` new ones are attended to, not
-    computed (a reused context; MLA only)."""
+    computed (a reused context)."""
     if model.attention.kind == "gqa":
-        return gqa_attention_ops(model, q, tokens / seq_len, tokens, 0, tp, causal_len=seq_len)
+        return gqa_attention_ops(
+            model, q, tokens / seq_len, tokens, 0, tp, causal_len=seq_len, prefix_len=prefix_len
+        )
     return mla_prefill_ops(model, q, tokens, seq_len, tp, prefix_len)
 
 

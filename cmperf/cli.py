@@ -375,6 +375,11 @@ def sweep(
             raise CmperfError(f"--plot: expected a .png, .svg or .pdf file name, got {plot}")
         split = _deployment_split(scenario, _sets(set_, ideal), tpot_slo, ttft_slo)
         if split is not None:
+            if plot is not None:
+                raise CmperfError(
+                    "--plot draws a phase sweep's frontier; a deployment's split search has "
+                    "none (its table ranks the splits)"
+                )
             _report(format_, "split", split)
             if not split.slo_ok:
                 raise typer.Exit(1)

@@ -148,6 +148,25 @@ def cold_start_s(s: Scenario) -> dict[str, float] | None:
     return {"object_store": store_s, "pool": once_s + fan_out_s}
 
 
+def _check_fits(s: Scenario) -> None:
+    """The deployment's instances fit the cluster, and a prefill batch holds whole prompts."""
+    d, f, c = s.deployment, s.prefill, s.cluster
+    used = d.prefill_instances * f.devices + d.decode_instances * s.decode.devices
+    if used > c.devices:
+        raise InfeasibleError(
+            f"the deployment's {used} devices ({d.prefill_instances} prefill x {f.devices} + "
+            f"{d.decode_instances} decode x {s.decode.devices}) exceed the {c.devices} of "
+            f"{c.name}; fewer instances, or a bigger cluster (hardware.nodes)"
+        )
+    prompts = f.tokens_per_device * f.devices / f.input_len
+    if prompts < 1:
+        raise InfeasibleError(
+            f"a prefill batch of {f.tokens_per_device:g} tokens per device x {f.devices} holds "
+            f"{prompts:.2g} of a {f.input_len}-token prompt; a request's TTFT is one batch, so "
+            f"prefill.tokens_per_device must be at least {math.ceil(f.input_len / f.devices)}"
+        )
+
+
 def pool_use(s: Scenario) -> dict[str, Any] | None:
     """What the cache pool holds, where the cluster spec states its capacity: the model (for
     model caching), and the cached prefixes of the workload (reuse x input_len tokens each)."""
@@ -156,11 +175,13 @@ def pool_use(s: Scenario) -> dict[str, Any] | None:
         return None
     d, weights = s.deployment, model_weight_bytes(s)
     prefix_bytes = d.reuse * s.prefill.input_len * kv_bytes_per_token(s)
+    holds_model = capacity >= weights
+    free = capacity - weights if holds_model else capacity  # the model cached first
     return {
         "capacity_bytes": capacity,
-        "holds_model": capacity >= weights,
+        "holds_model": holds_model,
         "model_bytes": weights,
-        "prefixes": capacity / prefix_bytes if prefix_bytes else None,
+        "prefixes": free / prefix_bytes if prefix_bytes else None,
     }
 
 
@@ -172,6 +193,7 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
             f"{s.name}: a deployment needs a deployment, prefill and decode block"
         )
     f, dc = s.prefill, s.decode
+    _check_fits(s)
     # One prefill batch per reuse ratio: the workload's and the speedup curve's (a cluster
     # without a pool to cache in has no curve).
     pooled = d.cache in s.cluster.cache_paths
@@ -234,7 +256,11 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
         result = _with_load(s, result, rate, prefill_rps, decode)
     if d.ttft_slo_s is not None:
         result = replace(
-            result, slo_arrival_rate_per_s=slo_arrival_rate(result, prefill_rps, d.ttft_slo_s)
+            result,
+            # what the prefill pool takes within the SLO, at most what decode sustains
+            slo_arrival_rate_per_s=min(
+                slo_arrival_rate(result, prefill_rps, d.ttft_slo_s), pools["decode"]
+            ),
         )
     return result
 
@@ -295,25 +321,39 @@ def slo_arrival_rate(
 def _with_load(
     s: Scenario, r: DeploymentResult, rate: float, per_instance_rps: float, decode: DecodeAtLoad
 ) -> DeploymentResult:
-    d = r.deployment
+    d, capacity = r.deployment, r.requests_per_s
     service_s = 1.0 / per_instance_rps  # each request's share of an instance's batch time
     cv2 = d.input_len_cv**2
-    quantiles = {
-        f"p{round(100 * p)}": r.ttft_s
-        + wait_quantile_s(p, d.prefill_instances, rate, service_s, cv2)
-        for p in (0.5, 0.9, 0.99)
-    }
-    per_device, tpot = decode.at(rate)
+    # A pool offered what it cannot sustain queues without bound: no quantiles, and decode
+    # receives only what prefill passes on.
+    passed_on = min(rate, capacity["prefill"])
+    overloaded = [
+        pool
+        for pool, offered in (("prefill", rate), ("decode", passed_on))
+        if offered >= capacity[pool]
+    ]
+    # With N requests kept in flight, at most N wait: no wait exceeds N service shares / c.
+    bound_s = math.inf if d.concurrency is None else d.concurrency * service_s / d.prefill_instances
+    quantiles = None
+    if "prefill" not in overloaded:
+        quantiles = {
+            f"p{round(100 * p)}": r.ttft_s
+            + min(bound_s, wait_quantile_s(p, d.prefill_instances, rate, service_s, cv2))
+            for p in (0.5, 0.9, 0.99)
+        }
+    per_device, tpot = decode.at(passed_on)
     devices = d.decode_instances * s.decode.devices
     load = {
         "arrival_rate_per_s": rate,
         "model": queue_model(d.input_len_cv),
-        "prefill_utilisation": rate / r.requests_per_s["prefill"],
+        "overloaded": overloaded,
+        "prefill_utilisation": rate / capacity["prefill"],
         "ttft_quantiles_s": quantiles,
         "decode_sequences": per_device * devices,
         "decode_occupancy": per_device / s.decode.batch_per_device,
         "decode_tpot_s": tpot,
-        "prefill_capacity_per_s": r.requests_per_s["prefill"],
+        "prefill_capacity_per_s": capacity["prefill"],
+        "decode_capacity_per_s": capacity["decode"],
     }
     if d.concurrency is not None:
         load["concurrency"] = d.concurrency
@@ -334,15 +374,26 @@ class DecodeAtLoad:
         block = replace(dc, batch_per_device=self.batches)
         self.tpot_s = np.asarray(estimate_decode(s, block, False).tpot_s)
 
-    def at(self, rate: float) -> tuple[float, float]:
-        """(sequences per device, TPOT) at `rate` requests per second: the pool holds
-        rate x output_len x TPOT sequences (Little's law), at the TPOT of the smallest whole
-        batch b that holds them, b >= rate x output_len x TPOT(b) / devices (the step
-        shrinks with the batch). Past the block's batch, the block's own step."""
-        need = rate * self.output_len * self.tpot_s / self.devices
+    def at(self, rate: float, devices: int | None = None) -> tuple[float, float]:
+        """(sequences per device, TPOT) at `rate` requests per second on `devices` decode
+        devices (the deployment's by default): the pool holds rate x output_len x TPOT
+        sequences (Little's law), at the TPOT of the smallest whole batch b that holds them,
+        b >= rate x output_len x TPOT(b) / devices (the step shrinks with the batch). Past
+        the block's batch, the block's own step."""
+        need = rate * self.output_len * self.tpot_s / (devices or self.devices)
         holds = (self.batches >= need).nonzero()[0]
         i = int(holds[0]) if holds.size else len(self.batches) - 1
         return float(need[i]), float(self.tpot_s[i])
+
+    def rate_within(self, tpot_slo_s: float, devices: int) -> float:
+        """The most requests per second `devices` decode devices take with TPOT within the
+        SLO: the largest whole batch b whose TPOT(b) meets it holds b x devices sequences, a
+        rate of b x devices / (output_len x TPOT(b)); 0 if even one sequence misses it."""
+        meets = (self.tpot_s <= tpot_slo_s).nonzero()[0]
+        if not meets.size:
+            return 0.0
+        i = int(meets[-1])
+        return float(self.batches[i] * devices / (self.output_len * self.tpot_s[i]))
 
 
 def composition_lines(s: Scenario, r: DeploymentResult) -> list[tuple[str, str, float, str]]:
@@ -425,14 +476,34 @@ def composition_lines(s: Scenario, r: DeploymentResult) -> list[tuple[str, str, 
                     "s",
                 )
             )
+    if r.slo_arrival_rate_per_s is not None:
+        lines.append(
+            (
+                "arrival rate within the TTFT SLO",
+                "the rate whose p90 TTFT (below) reaches ttft_slo, at most decode's requests/s",
+                r.slo_arrival_rate_per_s,
+                "requests/s",
+            )
+        )
     if r.load:
         q = r.load["ttft_quantiles_s"]
+        if "concurrency" in r.load:
+            lines.append(
+                (
+                    "arrival rate of the closed loop",
+                    "N = lambda x (mean TTFT(lambda) + (output_len - 1) x TPOT(lambda))",
+                    r.load["arrival_rate_per_s"],
+                    "requests/s",
+                )
+            )
         lines += [
             ("queue", r.load["model"], math.nan, ""),
             (
                 "TTFT p90 under load",
-                "unloaded TTFT + w, C(c, a) exp(-2 (c mu - lambda) w / (1 + c_s^2)) = 0.1",
-                q["p90"],
+                "unloaded TTFT + w, C(c, a) exp(-2 (c mu - lambda) w / (1 + c_s^2)) = 0.1"
+                if q is not None
+                else "unbounded: the arrival rate is at or over the prefill pool's capacity",
+                math.nan if q is None else q["p90"],
                 "s",
             ),
             (

@@ -117,7 +117,9 @@ def read_sweep(s: Scenario, overrides: dict[str, Any]) -> SweepSpec:
     raw = dict(s.sweep or {})
     raw.update({k: v for k, v in overrides.items() if v is not None})
     r = Reader(raw, s.file, "sweep")
-    phase = r.string("phase", _default_phase(s, raw), choices=list(PHASES))
+    phase = r.string("phase", _default_phase(s, raw), choices=[*PHASES, "deployment"])
+    if phase == "deployment":  # searched by cmperf.splits (cmperf sweep dispatches it)
+        raise r.error("phase", "a deployment's split is searched by cmperf.splits.best_splits")
     base, kind = s.section(phase), PHASE_KINDS[phase]
     if base is None:
         raise r.error("phase", f"the scenario has no {phase} section to sweep")
@@ -170,9 +172,11 @@ def read_sweep(s: Scenario, overrides: dict[str, Any]) -> SweepSpec:
     )
     r.done()
     if spec.slo_s is None:
+        hint = "; or sweep.phase: deployment for the split of" if s.deployment else ""
         raise r.error(
             kind.slo_key,
-            f"a {phase} sweep needs a {kind.slo_key} (in the sweep block or {kind.slo_option})",
+            f"a {phase} sweep needs a {kind.slo_key} (in the sweep block or {kind.slo_option})"
+            + (f"{hint} a device budget (sweep.devices)" if hint else ""),
         )
     return spec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .deployment import slo_arrival_rate
+from .deployment import DecodeAtLoad, slo_arrival_rate
 from .errors import InfeasibleError
 from .specs.scenario import Scenario
 
@@ -32,6 +32,8 @@ class SplitResult:
     slo_ok: bool
     slo_reason: str
     splits: list[Split]  # best first
+    ttft_slo_s: float | None = None
+    tpot_slo_s: float | None = None
 
     @property
     def best(self) -> Split | None:
@@ -47,10 +49,12 @@ def best_splits(
     """Every prefill : decode split of `budget_devices` devices into the scenario's instances,
     ranked by goodput: the requests per second served within the SLOs.
 
-    The instances are the scenario's, so the unloaded TTFT and the TPOT are the same for every
-    split: the SLOs admit all splits or none. The split decides the goodput: what the slower
-    pool sustains, and under a TTFT SLO the arrival rate at which its prefill pool's p90 TTFT
-    (M/G/c, as under load) reaches the SLO."""
+    The instances are the scenario's, so the unloaded TTFT and the decode step at each batch
+    are the same for every split: an SLO the instances cannot meet (the unloaded TTFT over
+    the TTFT SLO, one sequence's TPOT over the TPOT SLO) rules out all splits. The split
+    decides the goodput: what the slower pool sustains; under a TTFT SLO, at most the arrival
+    rate at which its prefill pool's p90 TTFT (M/G/c, as under load) reaches it; under a
+    TPOT SLO, at most the rate whose decode batch still meets it (decode at load)."""
     from .api import estimate
 
     e = estimate(s)
@@ -61,10 +65,16 @@ def best_splits(
     per_prefill = r.requests_per_s["prefill"] / d.prefill_instances
     per_decode = r.requests_per_s["decode"] / d.decode_instances
     size_p, size_d = s.prefill.devices, s.decode.devices
+    if budget_devices > s.cluster.devices:
+        raise InfeasibleError(
+            f"a budget of {budget_devices} devices exceeds the {s.cluster.devices} of "
+            f"{s.cluster.name}; a bigger cluster with hardware.nodes"
+        )
     if size_p + size_d > budget_devices:
         raise InfeasibleError(
             f"{budget_devices} devices hold no prefill ({size_p}) and decode ({size_d}) instance"
         )
+    decode_load = DecodeAtLoad(s) if tpot_slo_s is not None else None
     splits = []
     for p in range(1, (budget_devices - size_d) // size_p + 1):
         k = (budget_devices - p * size_p) // size_d
@@ -73,7 +83,9 @@ def best_splits(
         rps = pools[bound]
         goodput = rps
         if ttft_slo_s is not None:
-            goodput = min(slo_arrival_rate(r, per_prefill, ttft_slo_s, p), pools["decode"])
+            goodput = min(goodput, slo_arrival_rate(r, per_prefill, ttft_slo_s, p))
+        if decode_load is not None:
+            goodput = min(goodput, decode_load.rate_within(tpot_slo_s, k * size_d))
         splits.append(
             Split(
                 p,
@@ -89,8 +101,20 @@ def best_splits(
     reasons = []
     if ttft_slo_s is not None and r.ttft_s > ttft_slo_s:
         reasons.append(f"unloaded TTFT {r.ttft_s:.3g} s is over the {ttft_slo_s:.3g} s SLO")
-    if tpot_slo_s is not None and r.tpot_s > tpot_slo_s:
-        reasons.append(f"TPOT {r.tpot_s * 1e3:.3g} ms is over the {tpot_slo_s * 1e3:.3g} ms SLO")
+    if decode_load is not None and decode_load.tpot_s[0] > tpot_slo_s:
+        one = decode_load.tpot_s[0] * 1e3
+        reasons.append(
+            f"TPOT {one:.3g} ms at one sequence per device is over the "
+            f"{tpot_slo_s * 1e3:.3g} ms SLO"
+        )
     return SplitResult(
-        s, budget_devices, r.ttft_s, r.tpot_s, not reasons, "; ".join(reasons), splits
+        s,
+        budget_devices,
+        r.ttft_s,
+        r.tpot_s,
+        not reasons,
+        "; ".join(reasons),
+        splits,
+        ttft_slo_s,
+        tpot_slo_s,
     )

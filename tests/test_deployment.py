@@ -79,7 +79,7 @@ def test_ttft_percentiles_rise_with_load_and_diverge_at_capacity() -> None:
         assert q["p90"] >= previous
         previous = q["p90"]
     beyond = _deployment(f"deployment.workload.arrival_rate={capacity * 1.01!r}").load
-    assert math.isinf(beyond["ttft_quantiles_s"]["p50"])
+    assert beyond["ttft_quantiles_s"] is None and beyond["overloaded"] == ["prefill"]
 
 
 def test_varied_prompt_lengths_queue_longer_m_g_c() -> None:
@@ -213,6 +213,7 @@ def test_the_arrival_rate_that_breaks_a_ttft_slo() -> None:
 
 
 def test_the_best_split_of_a_device_budget() -> None:
+    from cmperf.errors import InfeasibleError
     from cmperf.specs import load_scenario
     from cmperf.splits import best_splits
 
@@ -228,9 +229,20 @@ def test_the_best_split_of_a_device_budget() -> None:
     assert all(0 < x.goodput_per_s < x.requests_per_s for x in r.splits)
     tight = best_splits(s, 256, ttft_slo_s=3.0, tpot_slo_s=0.05)
     assert tight.best.goodput_per_s < r.best.goodput_per_s
-    big = best_splits(s, 1024)
+    big = best_splits(load_scenario(SERVING, ["hardware.nodes=128"]), 1024)
     assert big.best.bound == "decode" and big.best.prefill_instances > 40
-    assert not best_splits(s, 256, tpot_slo_s=0.03).slo_ok
+    with pytest.raises(InfeasibleError, match="exceeds the 384"):
+        best_splits(s, 1024)  # a budget beyond the cluster
+    # TPOT is checked at the load the split takes: 30 ms is met at the small batch that 145
+    # requests/s fill; under 15 ms not even one sequence per device meets it.
+    at_load = best_splits(s, 256, tpot_slo_s=0.03)
+    assert at_load.slo_ok and at_load.best.goodput_per_s == pytest.approx(
+        r.best.goodput_per_s, rel=0.01
+    )
+    assert not best_splits(s, 256, tpot_slo_s=0.01).slo_ok
+    # A TPOT SLO the decode batch meets only when small caps the goodput below capacity.
+    capped = best_splits(load_scenario(SERVING, ["hardware.nodes=128"]), 1024, tpot_slo_s=0.02)
+    assert capped.best.goodput_per_s < big.best.goodput_per_s
 
 
 def test_sweep_of_a_deployment_command() -> None:
@@ -238,8 +250,10 @@ def test_sweep_of_a_deployment_command() -> None:
     assert out.exit_code == 0, out.output
     record = json.loads(out.output)
     assert record["schema"] == "cmperf.split/1" and record["best"]["prefill_instances"] == 6
-    refused = CliRunner().invoke(app, ["sweep", SERVING, "--tpot-slo", "30ms"])
+    refused = CliRunner().invoke(app, ["sweep", SERVING, "--tpot-slo", "10ms"])
     assert refused.exit_code == 1 and "no split meets the SLOs" in refused.output
+    plot = CliRunner().invoke(app, ["sweep", SERVING, "--plot", "x.png"])
+    assert plot.exit_code == 2 and "split search has none" in plot.output
 
 
 def test_a_cluster_without_a_cache_pool_deploys_without_a_cache(tmp_path) -> None:
@@ -253,7 +267,7 @@ def test_a_cluster_without_a_cache_pool_deploys_without_a_cache(tmp_path) -> Non
     decode = (scenarios / "deepseek-h800-decode.yaml").read_text(encoding="utf-8")
     text = (
         prefill.replace("name: deepseek-h800-prefill", "name: h800-serving").replace(
-            "nodes: 4}", "nodes: 16}"
+            "nodes: 4}", "nodes: 32}"
         )
         + decode[decode.index("decode:") :]
         + "deployment: {prefill_instances: 4, workload: {output_len: 256}}\n"
@@ -302,3 +316,94 @@ def test_a_stated_pool_capacity_bounds_what_it_caches() -> None:
     big = _deployment("hardware.cpu_pool.capacity=50TB")
     assert big.pool["holds_model"] and "pool" in big.cold_start_s
     assert big.pool["prefixes"] is None  # nothing reused, nothing cached
+
+
+def test_overload_is_reported_not_priced() -> None:
+    """A rate at or over a pool's capacity queues without bound: no percentiles (JSON null),
+    the pool named; decode receives what prefill passes on; the SLO rate is at most what
+    decode sustains; an SLO under the unloaded TTFT is unreachable."""
+    over = _deployment("deployment.workload.arrival_rate=200").load
+    assert over["overloaded"] == ["prefill"] and over["ttft_quantiles_s"] is None
+    result = CliRunner().invoke(
+        app, ["estimate", SERVING, "--no-ops", "-f", "json", "--set",
+              "deployment.workload.arrival_rate=1e9"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["deployment"]["ttft_p90_s"] is None
+    many = ("hardware.nodes=144", "deployment.prefill_instances=60")
+    assert _deployment(*many, "deployment.workload.arrival_rate=1400").load["overloaded"] == [
+        "decode"
+    ]
+    d = _deployment(*many, "deployment.workload.ttft_slo=5s")
+    assert d.slo_arrival_rate_per_s == d.requests_per_s["decode"]
+    table = CliRunner().invoke(
+        app, ["estimate", SERVING, "--no-ops", "--set", "deployment.workload.ttft_slo=1ms"]
+    )
+    assert "unreachable" in table.output
+
+
+def test_a_closed_loop_bounds_the_wait() -> None:
+    """N requests in flight: none waits longer than N service shares over the pool."""
+    d = _deployment("deployment.workload.concurrency=100000")
+    service = 1 / (d.requests_per_s["prefill"] / 6)
+    assert d.load["ttft_quantiles_s"]["p99"] <= d.ttft_s + 100000 * service / 6 + 1e-9
+
+
+def test_a_deployment_must_fit_its_cluster_and_hold_a_prompt() -> None:
+    from cmperf.errors import InfeasibleError
+
+    with pytest.raises(InfeasibleError, match="416 devices"):
+        _deployment("deployment.decode_instances=2")
+    with pytest.raises(InfeasibleError, match="at least 256"):
+        _deployment("prefill.tokens_per_device=100")
+
+
+def test_the_workload_is_checked_against_the_model() -> None:
+    from cmperf.errors import SpecError
+    from cmperf.specs import load_scenario
+    from cmperf.specs.notes import take
+
+    with pytest.raises(SpecError, match="context length"):
+        _deployment("deployment.workload.output_len=1000000")
+    take()
+    load_scenario(SERVING, ["deployment.workload.output_len=4096"])
+    assert any("decode.kv_len" in n for n in take())  # priced at 4,224, the workload's 6,144
+    load_scenario(SERVING)
+    assert not take()
+
+
+def test_a_gqa_model_deploys_and_reuses_its_prefix(tmp_path) -> None:
+    """Cached prefixes are priced for GQA attention too (read from the KV cache, attended to,
+    not computed)."""
+    text = """
+name: qwen3-serving
+hardware: cloudmatrix384
+model: qwen3-235b-a22b
+quantization: {weights: int8, activations: int8, kv_cache: int8, dispatch: int8,
+  combine: bf16}
+prefill: {devices: 32, ep: 64, tokens_per_device: 16384, input_len: 4096, attention_tp: 8,
+  microbatches: 2}
+decode: {devices: 64, ep: 128, batch_per_device: 96, kv_len: 4224, microbatches: 2}
+deployment: {prefill_instances: 4, workload: {output_len: 256}}
+"""
+    path = tmp_path / "qwen3-serving.yaml"
+    path.write_text(text, encoding="utf-8")
+    d = estimate(str(path)).deployment
+    curve = dict(d.prefill_speedup_vs_reuse)
+    assert 1.0 < curve[0.5] < curve[0.9]
+    assert estimate(str(path), ["deployment.workload.reuse=0.5"]).deployment.ttft_s < d.ttft_s
+
+
+def test_the_reproduce_line_names_a_scenario_file_by_path(tmp_path) -> None:
+    from cmperf.specs import PACKAGE_DIR
+
+    source = PACKAGE_DIR / "scenarios" / "cloudmatrix384-decode-slo.yaml"
+    path = tmp_path / "my-slo.yaml"
+    path.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    out = CliRunner().invoke(
+        app, ["sweep", str(path), "--tpot-slo", "50ms", "--set", "sweep.ep=[320]",
+              "--set", "sweep.placements=[dedicated_shared]"]
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    line = next(x for x in out.output.splitlines() if x.startswith("reproduce the best"))
+    assert str(path) in line or "my-slo.yaml" in line

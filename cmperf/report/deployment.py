@@ -40,15 +40,16 @@ def deployment_record(r: Any) -> dict[str, Any]:
     if r.load:
         load = dict(r.load)
         out["load"] = load
-        out["ttft_p90_s"] = load["ttft_quantiles_s"]["p90"]
+        quantiles = load["ttft_quantiles_s"]
+        out["ttft_p90_s"] = None if quantiles is None else quantiles["p90"]
     return out
 
 
 def deployment_rows(r: Any) -> list[list[str]]:
     d = r.deployment
     pools = (
-        f"{d.prefill_instances} prefill x {r.devices['prefill'] // d.prefill_instances} + "
-        f"{d.decode_instances} decode x {r.devices['decode'] // d.decode_instances} devices"
+        f"{d.prefill_instances:,} prefill x {r.devices['prefill'] // d.prefill_instances:,} + "
+        f"{d.decode_instances:,} decode x {r.devices['decode'] // d.decode_instances:,} devices"
     )
     parts = ", ".join(
         f"{k.replace('_', ' ')} {time_text(v)}" for k, v in r.ttft_breakdown_s.items()
@@ -64,9 +65,11 @@ def deployment_rows(r: Any) -> list[list[str]]:
         ["balanced prefill : decode instances", f"{r.prefill_to_decode_ratio:.1f} : 1"],
         ["generated tokens/s per device", f"{r.throughput_tokens_per_s_per_device:,.0f}"],
         [
-            f"prefill speedup from the cache ({d.cache})",
+            f"prefill speedup from the cache ({d.cache})"
+            if r.prefill_speedup_vs_reuse
+            else "prefill speedup from a cache",
             ", ".join(f"x{s:.2f} at {100 * u:.0f} %" for u, s in r.prefill_speedup_vs_reuse)
-            or "no cache pool in the cluster spec (cpu_pool or vpc)",
+            or f"none: the cluster spec states no {d.cache!r} path to a pool (cpu_pool or vpc)",
         ],
         [
             "memory per device",
@@ -91,26 +94,44 @@ def deployment_rows(r: Any) -> list[list[str]]:
             ]
         )
     if r.load:
-        load = r.load
-        q = load["ttft_quantiles_s"]
-        at = f"at {load['arrival_rate_per_s']:,.4g} requests/s"
-        if "concurrency" in load:
-            at = f"{load['concurrency']:,} requests in flight: {at}"
-        rows += [
-            [
-                at,
-                f"TTFT p50 {time_text(q['p50'])}, p90 {time_text(q['p90'])}, "
-                f"p99 {time_text(q['p99'])}; prefill {100 * load['prefill_utilisation']:.0f} % "
-                f"busy; decode {100 * load['decode_occupancy']:.0f} % of its batch, TPOT "
-                f"{time_text(load['decode_tpot_s'])}",
-            ],
-            ["queueing model", load["model"]],
-        ]
+        rows += _load_rows(r.load)
     if r.slo_arrival_rate_per_s is not None:
+        slo = time_text(d.ttft_slo_s)
         rows.append(
-            [
-                f"p90 TTFT under {time_text(d.ttft_slo_s)} up to",
-                f"{r.slo_arrival_rate_per_s:,.1f} requests/s",
+            [f"p90 TTFT under {slo} up to", f"{r.slo_arrival_rate_per_s:,.1f} requests/s"]
+            if r.slo_arrival_rate_per_s > 0
+            else [
+                f"p90 TTFT under {slo}",
+                f"unreachable: the unloaded TTFT, {time_text(r.ttft_s)}, is over it",
             ]
         )
     return rows
+
+
+def _load_rows(load: dict[str, Any]) -> list[list[str]]:
+    q = load["ttft_quantiles_s"]
+    rate = load["arrival_rate_per_s"]
+    at = f"at {rate:,.4g} requests/s"
+    if "concurrency" in load:
+        n = load["concurrency"]
+        at = f"{n:,} request{'s' if n != 1 else ''} in flight: {at}"
+    if q is None:
+        ttft = (
+            f"overloaded: the prefill pool sustains {load['prefill_capacity_per_s']:,.1f} "
+            "requests/s, so TTFT grows without bound"
+        )
+    else:
+        ttft = (
+            f"TTFT p50 {time_text(q['p50'])}, p90 {time_text(q['p90'])}, "
+            f"p99 {time_text(q['p99'])}; prefill {100 * load['prefill_utilisation']:.0f} % busy"
+        )
+    decode = (
+        f"decode {100 * load['decode_occupancy']:.0f} % of its batch, TPOT "
+        f"{time_text(load['decode_tpot_s'])}"
+    )
+    if "decode" in load["overloaded"]:
+        decode = (
+            f"decode overloaded: it sustains {load['decode_capacity_per_s']:,.1f} requests/s "
+            f"(it would need {100 * load['decode_occupancy']:.0f} % of its batch)"
+        )
+    return [[at, f"{ttft}; {decode}"], ["queueing model", load["model"]]]

@@ -13,7 +13,7 @@ SPLIT_COLUMNS = (
     "devices used",
     "requests/s",
     "bound",
-    "generated tokens/s per device",
+    "generated tokens/s per budget device",
     "goodput, requests/s",
 )
 _FIELDS = (
@@ -58,16 +58,22 @@ def _rows(r: Any, top: int = 10) -> list[list[str]]:
 
 def _summary(r: Any) -> str:
     head = (
-        f"{r.scenario.name}: {r.budget_devices} devices; every split has TTFT "
-        f"{time_text(r.ttft_s)} and TPOT {time_text(r.tpot_s)} (the instances are the scenario's)"
+        f"{r.scenario.name}: {r.budget_devices} devices; every split has the scenario's "
+        f"instances: unloaded TTFT {time_text(r.ttft_s)}, TPOT {time_text(r.tpot_s)} at the "
+        "decode block's batch"
     )
     if not r.slo_ok:
         return f"{head}\nno split meets the SLOs: {r.slo_reason}"
     b = r.best
+    slos = [
+        f"{name} {time_text(v)}"
+        for name, v in (("TTFT p90", r.ttft_slo_s), ("TPOT", r.tpot_slo_s))
+        if v is not None
+    ]
+    within = f", {b.goodput_per_s:,.1f} within {' and '.join(slos)}" if slos else ""
     return (
         f"{head}\nbest: {b.prefill_instances} prefill + {b.decode_instances} decode instances, "
-        f"{b.requests_per_s:,.1f} requests/s ({b.bound}-bound), {b.goodput_per_s:,.1f} "
-        "within the SLOs"
+        f"{b.requests_per_s:,.1f} requests/s ({b.bound}-bound){within}"
     )
 
 

@@ -110,6 +110,22 @@ def _config(p: Any) -> list[str]:
     ]
 
 
+def scenario_argument(s: Any) -> str:
+    """How a command names the scenario: by name where that finds its file, else by path."""
+    import os
+    from pathlib import Path
+
+    from ..specs import resolve
+
+    try:
+        if resolve("scenario", s.name).resolve() == Path(s.file).resolve():
+            return s.name
+    except LookupError:
+        pass
+    path = os.path.relpath(s.file)
+    return s.file if path.startswith("..") else path
+
+
 def _sweep_views(result: Any) -> dict[str, Any]:
     """Header, ranked and frontier tables (title, columns, rows) and footer of a sweep."""
     spec = result.spec
@@ -140,7 +156,7 @@ def _sweep_views(result: Any) -> dict[str, Any]:
     if result.best is not None:
         footer.append(
             "reproduce the best: cmperf estimate "
-            + shlex.quote(s.name)
+            + shlex.quote(scenario_argument(s))
             + " "
             + " ".join(f"--set {shlex.quote(x)}" for x in result.best.sets if x)
         )

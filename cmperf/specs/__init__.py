@@ -291,7 +291,7 @@ def load_scenario(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Sce
         ideal=_flag(r, "ideal"),
         deployment=None  # absent, or null (--set deployment=null: the instances alone)
         if r.raw("deployment", None) is None
-        else read_deployment(r.sub("deployment"), sections),
+        else read_deployment(r.sub("deployment"), sections, model),
     )
     r.raw("source", None)
     for name in PHASE_KINDS:

@@ -126,9 +126,10 @@ class Deployment:
 CACHE_PATHS = ("ub", "vpc")
 
 
-def read_deployment(r: Reader, sections: dict[str, Phase]) -> Deployment:
+def read_deployment(r: Reader, sections: dict[str, Phase], model: ModelSpec) -> Deployment:
     if "decode" not in sections or "prefill" not in sections:
         raise r.error("prefill_instances", "a deployment needs both a prefill and a decode block")
+    prefill, decode = sections["prefill"], sections["decode"]
     w = r.sub("workload", {})
     rate = w.raw("arrival_rate", None)
     slo = w.raw("ttft_slo", None)
@@ -154,6 +155,21 @@ def read_deployment(r: Reader, sections: dict[str, Phase]) -> Deployment:
         else w.integer("concurrency", low=1, high=1_000_000_000),
     )
     w.done(["output_len", "reuse", "arrival_rate", "ttft_slo", "input_len_cv", "concurrency"])
+    prompt = prefill.prefix_len + prefill.input_len  # a reused prefix is part of the prompt
+    length = prompt + deployment.output_len
+    if model.context_length is not None and length > model.context_length:
+        raise w.error(
+            "output_len",
+            f"{prompt} prompt + {deployment.output_len} generated tokens exceed the "
+            f"context length of {model.name} ({model.context_length} tokens)",
+        )
+    mean_context = prompt + deployment.output_len / 2
+    if abs(decode.kv_len - mean_context) > 0.1 * mean_context:
+        note(
+            f"decode.kv_len {decode.kv_len} prices every decode step, while the workload's "
+            f"mean context is {mean_context:g} tokens (prefill.input_len + half of "
+            "deployment.workload.output_len); set decode.kv_len to match"
+        )
     r.done(["prefill_instances", "decode_instances", "workload", "cache"])
     return deployment
 
@@ -475,7 +491,5 @@ def read_prefill(r: Reader, cluster: Cluster, model: ModelSpec) -> Prefill:
         attention_tp=tp,
         prefix_len=r.integer("prefix_len", 0, low=0, high=10_000_000),
     )
-    if prefill.prefix_len and model.attention.kind != "mla":
-        raise r.error("prefix_len", "a cached prefix is modelled for MLA attention only")
     r.done()
     return prefill
