@@ -11,6 +11,7 @@ step, and the change of each figure against the first column.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .api import PhaseResult, estimate
 from .specs import PHASE_KINDS, PHASES, as_scenario
@@ -97,10 +98,43 @@ def figures(s: Scenario, p: PhaseResult) -> Figures:
     )
 
 
+# A deployment's figures compared (scenarios with a deployment block): name -> (label, kind).
+DEPLOYMENT_METRICS = {
+    "ttft_s": ("TTFT (unloaded)", "time"),
+    "tpot_s": ("TPOT", "time"),
+    "requests_per_s": ("requests/s (slower pool)", "rate"),
+    "throughput_tokens_per_s_per_device": ("generated tokens/s per device", "rate"),
+    "prefill_to_decode_ratio": ("balanced prefill : decode", "ratio"),
+}
+
+
+def deployment_figures(r: Any) -> dict[str, Any]:
+    bound = min(r.requests_per_s, key=r.requests_per_s.get)
+    return {
+        "ttft_s": r.ttft_s,
+        "tpot_s": r.tpot_s,
+        "requests_per_s": r.requests_per_s[bound],
+        "bound": bound,
+        "throughput_tokens_per_s_per_device": r.throughput_tokens_per_s_per_device,
+        "prefill_to_decode_ratio": r.prefill_to_decode_ratio,
+        "devices": sum(r.devices.values()),
+    }
+
+
 @dataclass(frozen=True)
 class Comparison:
     columns: list[Column]
     phases: dict[str, list[Figures | None]]  # phase -> one entry per column (None: no such phase)
+    # Each column's deployment figures (deployment_figures), where any column has a deployment.
+    deployment: list[dict[str, Any] | None] | None = None
+
+    def deployment_change(self, metric: str, i: int) -> float | None:
+        """Relative change of column i's deployment figure against the first deployment's."""
+        rows = self.deployment or []
+        ref = next((j for j, d in enumerate(rows) if d is not None), None)
+        if ref is None or ref == i or rows[i] is None or not rows[ref][metric]:
+            return None
+        return rows[i][metric] / rows[ref][metric] - 1.0
 
     def reference(self, phase: str) -> int | None:
         """The column changes are measured against: the first that has the phase."""
@@ -125,4 +159,8 @@ def compare(cols: list[Column]) -> Comparison:
                 None if r is None else figures(c.scenario, r)
                 for c, r in zip(cols, results, strict=True)
             ]
-    return Comparison(cols, phases)
+    pools = [e.deployment for e in estimates]
+    deployment = None
+    if any(r is not None for r in pools):
+        deployment = [None if r is None else deployment_figures(r) for r in pools]
+    return Comparison(cols, phases, deployment)

@@ -103,3 +103,26 @@ def test_compare_plot(tmp_path) -> None:
     assert out.stat().st_size > 1000
     bad = CliRunner().invoke(app, ["compare", "cloudmatrix384-decode", "--plot", "x.gif"])
     assert bad.exit_code == 2 and "--plot" in bad.output
+
+
+def test_compare_puts_deployments_side_by_side() -> None:
+    """Scenarios with a deployment block add its figures (TTFT, TPOT, the slower pool's
+    requests/s, tokens/s per device, the balanced ratio), with changes against the first."""
+    from cmperf.api import estimate
+
+    half = "hardware.scale_up.supernode.bandwidth=82GB/s"
+    c = compare(columns(["cloudmatrix384-serving"], [[half]]))
+    base, slow = c.deployment
+    assert (
+        base["requests_per_s"]
+        == estimate("cloudmatrix384-serving").deployment.requests_per_s["prefill"]
+    )
+    assert slow["ttft_s"] > base["ttft_s"]
+    assert c.deployment_change("requests_per_s", 1) == pytest.approx(
+        slow["requests_per_s"] / base["requests_per_s"] - 1
+    )
+    record = json.loads(run("compare", "cloudmatrix384-serving", "--vs", half, "--format", "json"))
+    assert record["deployment"][1]["requests_change"] < 0
+    decode = json.loads(run("compare", "cloudmatrix384-decode", "--format", "json"))
+    assert decode["deployment"] is None
+    assert "deployment (change against" in run("compare", "cloudmatrix384-serving")

@@ -60,6 +60,12 @@ def compare_record(c: Any) -> dict[str, Any]:
             ]
             for phase, row in c.phases.items()
         },
+        "deployment": None
+        if c.deployment is None
+        else [
+            None if d is None else d | {"requests_change": c.deployment_change("requests_per_s", i)}
+            for i, d in enumerate(c.deployment)
+        ],
     }
 
 
@@ -103,9 +109,35 @@ def _headers(c: Any) -> list[str]:
     return ["", *[col.label for col in c.columns]]
 
 
+def _deployment_rows(c: Any) -> list[list[str]]:
+    from ..compare import DEPLOYMENT_METRICS
+
+    show = {
+        "time": time_text,
+        "rate": lambda v: f"{v:,.1f}",
+        "ratio": lambda v: f"{v:.1f} : 1",
+    }
+    rows = [
+        [
+            label,
+            *[
+                "-" if d is None else show[kind](d[key]) + _change_text(c.deployment_change(key, i))
+                for i, d in enumerate(c.deployment)
+            ],
+        ]
+        for key, (label, kind) in DEPLOYMENT_METRICS.items()
+    ]
+    rows.insert(3, ["bound", *["-" if d is None else d["bound"] for d in c.deployment]])
+    rows.append(["devices", *["-" if d is None else f"{d['devices']:,}" for d in c.deployment]])
+    return rows
+
+
+_DEPLOYMENT_TITLE = "deployment (change against the first column with one)"
+
+
 def render_compare(c: Any, console: Any) -> None:
+    headers = _headers(c)
     for phase in c.phases:
-        headers = _headers(c)
         console.print(
             rich_table(
                 [esc(h) for h in headers],
@@ -115,13 +147,26 @@ def render_compare(c: Any, console: Any) -> None:
                 title_justify="left",
             )
         )
+    if c.deployment is not None:
+        console.print(
+            rich_table(
+                [esc(h) for h in headers],
+                _deployment_rows(c),
+                set(headers[1:]),
+                title=_DEPLOYMENT_TITLE,
+                title_justify="left",
+            )
+        )
 
 
 def compare_markdown(c: Any) -> str:
     parts = []
+    headers = _headers(c)
     for phase in c.phases:
-        headers = _headers(c)
         parts.append(f"### {phase}\n\n{markdown_table(headers, _rows(c, phase), set(headers[1:]))}")
+    if c.deployment is not None:
+        table = markdown_table(headers, _deployment_rows(c), set(headers[1:]))
+        parts.append(f"### {_DEPLOYMENT_TITLE}\n\n{table}")
     return "\n\n".join(parts) + "\n"
 
 
