@@ -172,6 +172,18 @@ def read_sweep(s: Scenario, overrides: dict[str, Any]) -> SweepSpec:
     )
     r.done()
     if spec.slo_s is None:
+        others = [k for k in PHASE_KINDS.values() if k.name != phase and raw.get(k.slo_key)]
+        if others:
+            raise r.error(
+                kind.slo_key,
+                f"a {phase} sweep is bounded by {kind.slo_option}; {others[0].slo_option} "
+                f"bounds a {others[0].name} sweep, and {s.name} has "
+                + (
+                    f"no {others[0].name} block"
+                    if s.section(others[0].name) is None
+                    else f"its {others[0].name} block (sweep.phase: {others[0].name})"
+                ),
+            )
         hint = "; or sweep.phase: deployment for the split of" if s.deployment else ""
         raise r.error(
             kind.slo_key,

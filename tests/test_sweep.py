@@ -601,3 +601,11 @@ def test_looser_slo_never_lowers_the_best() -> None:
         loose_batches = {p.candidate.sets: p.batch for p in loose.ranked}
         for p in tight.ranked:
             assert loose_batches[p.candidate.sets] >= p.batch
+
+
+def test_an_slo_for_a_phase_the_scenario_lacks_says_so() -> None:
+    from cmperf.errors import SpecError
+    from cmperf.search import sweep
+
+    with pytest.raises(SpecError, match=r"--ttft-slo bounds a prefill sweep.*no prefill block"):
+        sweep("cloudmatrix384-decode", (), None, 5.0)
