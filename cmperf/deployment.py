@@ -26,7 +26,9 @@ the context cache) and `output_len` generated tokens:
   P(wait > t) = C(c, a) exp(-2 (c mu - lambda) t / (1 + c_s^2)), C the Erlang-C probability
   of waiting; TTFT_p = wait_p + the unloaded TTFT. Decode holds lambda x output_len x TPOT
   sequences (Little's law), at the TPOT of the batch that holds them. A concurrency N sets
-  lambda by N = lambda x (mean TTFT + (output_len - 1) x TPOT).
+  lambda by N = lambda x (mean TTFT + (output_len - 1) x TPOT), and no wait then exceeds N
+  service shares over the c instances. At or over a pool's capacity the pool is overloaded:
+  no quantiles, and decode receives what prefill passes on.
 """
 
 from __future__ import annotations
