@@ -407,3 +407,17 @@ def test_the_reproduce_line_names_a_scenario_file_by_path(tmp_path) -> None:
     assert out.exit_code == 0, out.output
     line = next(x for x in out.output.splitlines() if x.startswith("reproduce the best"))
     assert str(path) in line or "my-slo.yaml" in line
+
+
+def test_the_h800_serving_scenario_sets_deepseeks_instances_side_by_side() -> None:
+    """deepseek-h800-serving's instances are those of the shipped H800 prefill and decode
+    scenarios (the deployment layer leaves them unchanged), on 256 GPUs and without a pool."""
+    e = estimate("deepseek-h800-serving")
+    prefill = estimate("deepseek-h800-prefill").prefill
+    decode = estimate("deepseek-h800-decode", ["decode.kv_len=4224"]).decode
+    assert e.prefill.throughput_tokens_per_s_per_device == pytest.approx(
+        prefill.throughput_tokens_per_s_per_device, rel=1e-12
+    )
+    assert e.decode.tpot_s == pytest.approx(decode.tpot_s, rel=1e-12)
+    d = e.deployment
+    assert sum(d.devices.values()) == 256 and d.prefill_speedup_vs_reuse == []
