@@ -8,7 +8,9 @@ name, file and `--set` overrides, so the estimate can be re-run later:
   from the current directory), else by its name in the scenario folders, so a baseline checked
   into a repository works from any clone;
 - the figures compared are, per phase: throughput_tokens_per_s_per_device, step_time_s,
-  tpot_s (decode), the time_s of each layer, and memory_bytes_per_device;
+  tpot_s (decode), the time_s of each layer, and memory_bytes_per_device; and of a deployment
+  (where the record has one): ttft_s, each pool's requests_per_s,
+  throughput_tokens_per_s_per_device, prefill_to_decode_ratio and each cold_start_s;
 - a figure passes when |now - baseline| <= rtol * |baseline|. A figure of the baseline that the
   new estimate lacks fails ("missing"); a figure only the new estimate has is shown ("new") and
   passes.
@@ -144,7 +146,22 @@ def record_figures(record: dict[str, Any], file: str) -> dict[str, float]:
             figures.update(phase_figures(Reader(record[phase], file, phase), phase))
     if not figures:
         raise SpecError(file, "", "a baseline needs a decode or a prefill object; it has neither")
+    if record.get("deployment") is not None:
+        figures.update(deployment_figures(Reader(record["deployment"], file, "deployment")))
     return figures
+
+
+def deployment_figures(r: Reader) -> dict[str, float]:
+    """The compared figures of a deployment object of an estimate record."""
+    out = {
+        f"deployment.{key}": _finite(r, key)
+        for key in ("ttft_s", "throughput_tokens_per_s_per_device", "prefill_to_decode_ratio")
+    }
+    for group in ("requests_per_s", "cold_start_s"):
+        if group == "requests_per_s" or r.raw(group, None) is not None:
+            g = r.sub(group)
+            out.update({f"deployment.{group}.{k}": _finite(g, k) for k in g.names()})
+    return out
 
 
 def load(path: str | Path) -> Baseline:

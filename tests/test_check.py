@@ -123,6 +123,7 @@ def test_golden_baselines_pass() -> None:
     assert [p.name for p in GOLDEN_FILES] == [
         "cloudmatrix384-decode.json",
         "cloudmatrix384-prefill.json",
+        "cloudmatrix384-serving.json",
     ]
     result = invoke("check", *map(str, GOLDEN_FILES))
     assert result.exit_code == 0, result.output + (
@@ -133,7 +134,7 @@ def test_golden_baselines_pass() -> None:
 def test_golden_baselines_are_small_and_portable() -> None:
     for path in GOLDEN_FILES:
         record = json.loads(path.read_text())
-        assert path.stat().st_size < 4000
+        assert path.stat().st_size < 6000
         phase = record.get("decode") or record.get("prefill")
         assert "ops" not in phase
         # Relative to the repository root, so they do not name this machine's folders.
@@ -145,14 +146,27 @@ def test_golden_baselines_work_from_any_folder(tmp_path: Path, monkeypatch: Any)
     """Elsewhere the recorded relative file does not exist: the scenario is found by name."""
     monkeypatch.chdir(tmp_path)
     checks = baseline.check(GOLDEN_FILES)
-    assert [c.ran for c in checks] == [DECODE, PREFILL]
+    assert [c.ran for c in checks] == [DECODE, PREFILL, "cloudmatrix384-serving"]
     assert all(c.ok for c in checks)
     monkeypatch.chdir(ROOT)
     checks = baseline.check(GOLDEN_FILES)
     assert [c.ran for c in checks] == [
         "scenarios/cloudmatrix384-decode.yaml",
         "scenarios/cloudmatrix384-prefill.yaml",
+        "scenarios/cloudmatrix384-serving.yaml",
     ]
+
+
+def test_a_deployment_figure_that_moves_fails(tmp_path: Path) -> None:
+    """A serving baseline also holds the deployment's TTFT, pools, ratio and cold start."""
+    record = json.loads((GOLDEN / "cloudmatrix384-serving.json").read_text())
+    assert "deployment.cold_start_s.pool" in baseline.record_figures(record, "x")
+    record["deployment"]["requests_per_s"]["decode"] *= 1.05
+    base = tmp_path / "serving.json"
+    base.write_text(json.dumps(record))
+    result = invoke("check", str(base))
+    assert result.exit_code == 1
+    assert "deployment.requests_per_s.decode" in result.stdout
 
 
 # --- a 3 % change of a hardware figure fails --------------------------------------------------

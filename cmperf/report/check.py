@@ -17,10 +17,15 @@ CHECK_CSV_COLUMNS = ("baseline_file", "scenario", "figure", "baseline", "now", "
 def _figure_value(name: str, value: float | None) -> str:
     if value is None:
         return "-"
-    if name.endswith("_s"):
-        return time_text(value)
+    keys = name.split(".")
+    if ".requests_per_s." in f".{name}.":
+        return f"{value:,.1f} requests/s"
+    if any(k.endswith("_s") and not k.endswith("per_s") for k in keys):
+        return time_text(value)  # tpot_s, ttft_s, cold_start_s.pool
     if name.endswith("bytes_per_device"):
         return format_quantity(value, Dimension.BYTES)
+    if name.endswith("_ratio"):
+        return f"{value:,.1f} : 1"
     return f"{value:,.1f} tokens/s"
 
 

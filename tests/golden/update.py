@@ -26,6 +26,7 @@ BASELINES = Path(__file__).with_name("baselines")
 BASELINE_SCENARIOS = (
     "scenarios/cloudmatrix384-decode.yaml",
     "scenarios/cloudmatrix384-prefill.yaml",
+    "scenarios/cloudmatrix384-serving.yaml",
 )
 # `cmperf schema KIND` of each spec kind, published under docs/.
 SCHEMA_FILES = {
