@@ -74,6 +74,9 @@ class DeploymentResult:
     # The cache pool's capacity (where the spec states it): whether it holds the model, and
     # how many of the workload's cached prefixes it holds.
     pool: dict[str, Any] | None = None
+    # The same four parts for a lone request on idle instances: a one-prompt prefill batch
+    # and a one-sequence decode step (the best case, where ttft_breakdown_s is a full batch's).
+    lone_ttft_breakdown_s: dict[str, float] = field(default_factory=dict)
     slo_arrival_rate_per_s: float | None = None  # where the p90 TTFT reaches the SLO
 
     @property
@@ -126,6 +129,29 @@ def prefill_batch_s(
     batch = _reused_prefill(s, reuse).step_time_s if reuse > 0 else fresh.step_time_s
     reused = f.tokens_per_device * reuse
     return _fetch_s(s, reused, path), float(batch)
+
+
+def _kv_out_s(s: Scenario, tokens_per_device: float) -> float:
+    """The batch's KV cache leaving each prefill device over its RDMA links (ref §3)."""
+    rdma = s.cluster.scale_out
+    per_device = rdma.bandwidth_bytes_per_s * s.cluster.device.ranks_per_device
+    return tokens_per_device * kv_bytes_per_token(s) / per_device + rdma.latency_s
+
+
+def lone_request_ttft_s(s: Scenario) -> dict[str, float]:
+    """The TTFT parts of one request on idle instances: its prompt alone in the prefill batch
+    (input_len / devices tokens per device), then one sequence per decode device."""
+    f, d = s.prefill, s.deployment
+    alone = as_scenario(s, (f"prefill.tokens_per_device={f.input_len / f.devices!r}",))
+    fresh = estimate_prefill(alone, alone.prefill, False)
+    fetch, batch = prefill_batch_s(alone, d.reuse, d.cache, fresh)
+    step = estimate_decode(s, replace(s.decode, batch_per_device=1.0), False).step_time_s
+    return {
+        "cache_fetch": fetch,
+        "prefill": batch,
+        "kv_transfer": _kv_out_s(s, alone.prefill.tokens_per_device),
+        "first_decode_step": float(step),
+    }
 
 
 def cold_start_s(s: Scenario) -> dict[str, float] | None:
@@ -202,18 +228,10 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
     ratios = {d.reuse, *(REUSE_CURVE if pooled else ())}
     batches = {reuse: prefill_batch_s(s, reuse, d.cache, pre) for reuse in ratios}
     fetch_s, batch_s = batches[d.reuse]
-    # The batch's KV cache leaves each prefill device over its RDMA links (ref §3).
-    rdma = s.cluster.scale_out
-    kv_out = (
-        f.tokens_per_device
-        * kv_bytes_per_token(s)
-        / (rdma.bandwidth_bytes_per_s * s.cluster.device.ranks_per_device)
-        + rdma.latency_s
-    )
     breakdown = {
         "cache_fetch": fetch_s,
         "prefill": batch_s,
-        "kv_transfer": kv_out,
+        "kv_transfer": _kv_out_s(s, f.tokens_per_device),
         "first_decode_step": float(dec.step_time_s),
     }
     prompts_per_batch = f.tokens_per_device * f.devices / f.input_len
@@ -249,6 +267,7 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
         memory_bytes_per_device=memory,
         cold_start_s=cold_start_s(s),
         pool=pool_use(s),
+        lone_ttft_breakdown_s=lone_request_ttft_s(s),
     )
     if d.arrival_rate is not None or d.concurrency is not None:
         decode = DecodeAtLoad(s)

@@ -421,3 +421,19 @@ def test_the_h800_serving_scenario_sets_deepseeks_instances_side_by_side() -> No
     assert e.decode.tpot_s == pytest.approx(decode.tpot_s, rel=1e-12)
     d = e.deployment
     assert sum(d.devices.values()) == 256 and d.prefill_speedup_vs_reuse == []
+
+
+def test_a_lone_request_is_the_best_case_ttft() -> None:
+    """One prompt alone in a prefill batch, one sequence per decode device: the same four
+    parts, each no longer than a full batch's."""
+    d = _deployment("deployment.workload.reuse=0.5")
+    lone, full = d.lone_ttft_breakdown_s, d.ttft_breakdown_s
+    assert set(lone) == set(full)
+    assert all(lone[k] <= full[k] for k in full)
+    assert sum(lone.values()) < 0.2 * d.ttft_s
+    record = json.loads(
+        CliRunner().invoke(app, ["estimate", SERVING, "--no-ops", "-f", "json"]).stdout
+    )["deployment"]
+    assert record["ttft_lone_request_s"] == pytest.approx(
+        sum(record["ttft_lone_request_breakdown"].values()), rel=1e-12
+    )

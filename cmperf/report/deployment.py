@@ -21,6 +21,8 @@ def deployment_record(r: Any) -> dict[str, Any]:
         "output_len": d.output_len,
         "ttft_s": r.ttft_s,
         "ttft_breakdown": dict(r.ttft_breakdown_s),
+        "ttft_lone_request_s": sum(r.lone_ttft_breakdown_s.values()),
+        "ttft_lone_request_breakdown": dict(r.lone_ttft_breakdown_s),
         "tpot_s": r.tpot_s,
         "requests_per_s": dict(r.requests_per_s),
         "throughput_tokens_per_s_per_device": r.throughput_tokens_per_s_per_device,
@@ -54,9 +56,12 @@ def deployment_rows(r: Any) -> list[list[str]]:
     parts = ", ".join(
         f"{k.replace('_', ' ')} {time_text(v)}" for k, v in r.ttft_breakdown_s.items()
     )
+    lone = r.lone_ttft_breakdown_s
+    lone_parts = ", ".join(f"{k.replace('_', ' ')} {time_text(v)}" for k, v in lone.items())
     rows = [
         ["pools", pools],
         ["TTFT (unloaded)", f"{time_text(r.ttft_s)}: {parts}"],
+        ["TTFT of a lone request", f"{time_text(sum(lone.values()))}: {lone_parts}"],
         ["TPOT", time_text(r.tpot_s)],
         [
             "requests/s each pool sustains",
