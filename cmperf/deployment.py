@@ -83,6 +83,10 @@ class DeploymentResult:
     def ttft_s(self) -> float:
         return sum(self.ttft_breakdown_s.values())
 
+    @property
+    def lone_ttft_s(self) -> float:
+        return sum(self.lone_ttft_breakdown_s.values())
+
 
 def kv_bytes_per_token(s: Scenario) -> float:
     """Bytes of one token's KV cache over every layer with attention (MTP modules included)."""
@@ -138,6 +142,19 @@ def _kv_out_s(s: Scenario, tokens_per_device: float) -> float:
     return tokens_per_device * kv_bytes_per_token(s) / per_device + rdma.latency_s
 
 
+def _ttft_parts(
+    s: Scenario, fetch_s: float, batch_s: float, tokens_per_device: float, step_s: Any
+) -> dict[str, float]:
+    """The four parts of a TTFT, which add up to it: the reused prefix fetched, the prefill
+    batch, its KV cache sent to decode, the first decode step."""
+    return {
+        "cache_fetch": fetch_s,
+        "prefill": batch_s,
+        "kv_transfer": _kv_out_s(s, tokens_per_device),
+        "first_decode_step": float(step_s),
+    }
+
+
 def lone_request_ttft_s(s: Scenario) -> dict[str, float]:
     """The TTFT parts of one request on idle instances: its prompt alone in the prefill batch
     (input_len / devices tokens per device), then one sequence per decode device."""
@@ -146,21 +163,16 @@ def lone_request_ttft_s(s: Scenario) -> dict[str, float]:
     fresh = estimate_prefill(alone, alone.prefill, False)
     fetch, batch = prefill_batch_s(alone, d.reuse, d.cache, fresh)
     step = estimate_decode(s, replace(s.decode, batch_per_device=1.0), False).step_time_s
-    return {
-        "cache_fetch": fetch,
-        "prefill": batch,
-        "kv_transfer": _kv_out_s(s, alone.prefill.tokens_per_device),
-        "first_decode_step": float(step),
-    }
+    return _ttft_parts(s, fetch, batch, alone.prefill.tokens_per_device, step)
 
 
-def cold_start_s(s: Scenario) -> dict[str, float] | None:
-    """Seconds for every instance of the deployment to load the model on a cold start, from
-    the object store and through the cache pool (None where the cluster states no store)."""
+def cold_start_s(s: Scenario, weights: float) -> dict[str, float] | None:
+    """Seconds for every instance of the deployment to load the model (`weights` bytes) on a
+    cold start, from the object store and through the cache pool (None where the cluster
+    states no store)."""
     d, store = s.deployment, s.cluster.object_store
     if d is None or store is None:
         return None
-    weights = model_weight_bytes(s)
     instances = d.prefill_instances + d.decode_instances
     devices = min(s.prefill.devices, s.decode.devices)  # the smallest instance loads slowest
     store_s = instances * weights / store.bandwidth_bytes_per_s + store.latency_s
@@ -195,13 +207,14 @@ def _check_fits(s: Scenario) -> None:
         )
 
 
-def pool_use(s: Scenario) -> dict[str, Any] | None:
-    """What the cache pool holds, where the cluster spec states its capacity: the model (for
-    model caching), and the cached prefixes of the workload (reuse x input_len tokens each)."""
+def pool_use(s: Scenario, weights: float) -> dict[str, Any] | None:
+    """What the cache pool holds, where the cluster spec states its capacity: the model
+    (`weights` bytes, for model caching), and the cached prefixes of the workload (reuse x
+    input_len tokens each)."""
     capacity = s.cluster.pool_capacity_bytes
     if capacity is None:
         return None
-    d, weights = s.deployment, model_weight_bytes(s)
+    d = s.deployment
     prefix_bytes = d.reuse * s.prefill.input_len * kv_bytes_per_token(s)
     holds_model = capacity >= weights
     free = capacity - weights if holds_model else capacity  # the model cached first
@@ -228,12 +241,7 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
     ratios = {d.reuse, *(REUSE_CURVE if pooled else ())}
     batches = {reuse: prefill_batch_s(s, reuse, d.cache, pre) for reuse in ratios}
     fetch_s, batch_s = batches[d.reuse]
-    breakdown = {
-        "cache_fetch": fetch_s,
-        "prefill": batch_s,
-        "kv_transfer": _kv_out_s(s, f.tokens_per_device),
-        "first_decode_step": float(dec.step_time_s),
-    }
+    breakdown = _ttft_parts(s, fetch_s, batch_s, f.tokens_per_device, dec.step_time_s)
     prompts_per_batch = f.tokens_per_device * f.devices / f.input_len
     prefill_rps = prompts_per_batch / (fetch_s + batch_s)  # one instance
     decode_rps = float(dec.throughput_tokens_per_s_per_device) * dc.devices / d.output_len
@@ -251,6 +259,12 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
     for reuse in REUSE_CURVE if pooled else ():
         fetch, batch = batches[reuse]
         curve.append((reuse, prompts_per_batch / (fetch + batch) / base))
+    # The whole model's bytes, for cold start and the pool's capacity (only where used).
+    weights = (
+        model_weight_bytes(s)
+        if s.cluster.object_store is not None or s.cluster.pool_capacity_bytes is not None
+        else 0.0
+    )
     memory = {
         "prefill": float(pre.memory.total_bytes) * pre.ranks_per_device,
         "decode": float(dec.memory.total_bytes) * dec.ranks_per_device,
@@ -265,8 +279,8 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
         tpot_s=float(dec.tpot_s),
         prefill_speedup_vs_reuse=curve,
         memory_bytes_per_device=memory,
-        cold_start_s=cold_start_s(s),
-        pool=pool_use(s),
+        cold_start_s=cold_start_s(s, weights),
+        pool=pool_use(s, weights),
         lone_ttft_breakdown_s=lone_request_ttft_s(s),
     )
     if d.arrival_rate is not None or d.concurrency is not None:
@@ -284,12 +298,6 @@ def estimate_deployment(s: Scenario, pre: PhaseResult, dec: PhaseResult) -> Depl
             ),
         )
     return result
-
-
-def ttft_p90_s(r: DeploymentResult, rate: float, per_instance_rps: float) -> float:
-    d = r.deployment
-    cv2 = d.input_len_cv**2
-    return r.ttft_s + wait_quantile_s(0.9, d.prefill_instances, rate, 1.0 / per_instance_rps, cv2)
 
 
 def closed_loop_rate(
@@ -310,11 +318,7 @@ def closed_loop_rate(
     high = min(r.requests_per_s.values())
     if in_flight(high) <= concurrency:  # the decode pool saturates first
         return high
-    low = 0.0
-    for _ in range(60):
-        mid = (low + high) / 2
-        low, high = (mid, high) if in_flight(mid) <= concurrency else (low, mid)
-    return low
+    return _largest_rate(lambda rate: in_flight(rate) <= concurrency, high)
 
 
 def slo_arrival_rate(
@@ -332,10 +336,16 @@ def slo_arrival_rate(
     def p90(rate: float) -> float:
         return r.ttft_s + wait_quantile_s(0.9, servers, rate, 1.0 / per_instance_rps, cv2)
 
-    low, high = 0.0, servers * per_instance_rps
+    return _largest_rate(lambda rate: p90(rate) <= slo_s, servers * per_instance_rps)
+
+
+def _largest_rate(holds: Any, high: float) -> float:
+    """The largest rate in [0, high] at which `holds(rate)`, for a condition that holds up to
+    some rate and not beyond (by bisection, to 60 halvings)."""
+    low = 0.0
     for _ in range(60):
         mid = (low + high) / 2
-        low, high = (mid, high) if p90(mid) <= slo_s else (low, mid)
+        low, high = (mid, high) if holds(mid) else (low, mid)
     return low
 
 

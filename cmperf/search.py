@@ -174,16 +174,7 @@ def read_sweep(s: Scenario, overrides: dict[str, Any]) -> SweepSpec:
     if spec.slo_s is None:
         others = [k for k in PHASE_KINDS.values() if k.name != phase and raw.get(k.slo_key)]
         if others:
-            raise r.error(
-                kind.slo_key,
-                f"a {phase} sweep is bounded by {kind.slo_option}; {others[0].slo_option} "
-                f"bounds a {others[0].name} sweep, and {s.name} has "
-                + (
-                    f"no {others[0].name} block"
-                    if s.section(others[0].name) is None
-                    else f"its {others[0].name} block (sweep.phase: {others[0].name})"
-                ),
-            )
+            raise r.error(kind.slo_key, _other_phase_slo(s, phase, others[0]))
         hint = "; or sweep.phase: deployment for the split of" if s.deployment else ""
         raise r.error(
             kind.slo_key,
@@ -513,16 +504,23 @@ def sweep(
 def _refuse_other_phase_slo(s: Scenario, phase: str, slos: dict[str, float | None]) -> None:
     """An SLO given (on the command line) for a phase the sweep does not search would be
     silently ignored."""
-    right = PHASE_KINDS[phase].slo_option
     for other in PHASE_KINDS.values():
         if other.name != phase and slos.get(other.slo_key) is not None:
-            wrong = other.slo_option
-            raise SpecError(
-                wrong,
-                "",
-                f"the sweep of {s.name} searches its {phase} phase, which only {right} bounds; "
-                f"{wrong} applies to a {other.name} sweep (sweep.phase: {other.name})",
-            )
+            raise SpecError(other.slo_option, "", _other_phase_slo(s, phase, other))
+
+
+def _other_phase_slo(s: Scenario, phase: str, other: PhaseKind) -> str:
+    """Why an SLO of another phase does not bound this sweep, and where it would."""
+    where = (
+        f"no {other.name} block"
+        if s.section(other.name) is None
+        else f"its {other.name} block (sweep.phase: {other.name})"
+    )
+    return (
+        f"the sweep of {s.name} searches its {phase} phase, bounded by "
+        f"{PHASE_KINDS[phase].slo_option}; {other.slo_option} bounds a {other.name} sweep, "
+        f"and {s.name} has {where}"
+    )
 
 
 def require_best(result: SweepResult) -> Point:

@@ -249,7 +249,7 @@ def test_the_op_table_is_written_as_rich_draws_it(scenario: str, width: int) -> 
     from rich.console import Console
 
     from cmperf.api import estimate
-    from cmperf.report.common import print_long_table, rich_table
+    from cmperf.report.common import long_table, print_long_table
     from cmperf.report.estimate import (
         _OP_RIGHT,
         _OPS_CAPTION,
@@ -263,17 +263,7 @@ def test_the_op_table_is_written_as_rich_draws_it(scenario: str, width: int) -> 
     rows, title = _op_rows(phase_record(phase)), _ops_title(phase)
     drawn, written = io.StringIO(), io.StringIO()
     Console(file=drawn, width=width).print(
-        rich_table(
-            OP_COLUMNS,
-            rows,
-            _OP_RIGHT,
-            simple_head=True,
-            no_wrap=True,
-            title=title,
-            caption=_OPS_CAPTION,
-            title_justify="left",
-            caption_justify="left",
-        )
+        long_table(OP_COLUMNS, rows, _OP_RIGHT, title, _OPS_CAPTION)
     )
     print_long_table(
         Console(file=written, width=width), OP_COLUMNS, rows, _OP_RIGHT, title, _OPS_CAPTION

@@ -141,6 +141,28 @@ def rich_table(
     return table
 
 
+def long_table(
+    columns: list[str] | tuple[str, ...],
+    rows: list[list[str]],
+    right: tuple[str, ...] | set[str],
+    title: str,
+    caption: str,
+) -> Any:
+    """The rich Table print_long_table writes: a rule under the header, cells never wrapped,
+    title and caption on the left."""
+    return rich_table(
+        columns,
+        rows,
+        right,
+        simple_head=True,
+        no_wrap=True,
+        title=title,
+        caption=caption,
+        title_justify="left",
+        caption_justify="left",
+    )
+
+
 def print_long_table(
     console: Any,
     columns: list[str] | tuple[str, ...],
@@ -149,9 +171,9 @@ def print_long_table(
     title: str,
     caption: str,
 ) -> None:
-    """A long table of short cells (the op table), as rich_table(..., simple_head=True,
-    no_wrap=True) draws it: written line by line where it fits the console (rich measures and
-    renders every cell, about 2 ms a row), else handed to rich, which shrinks it to fit."""
+    """A long table of short cells (the op table), as rich draws long_table: written line by
+    line where it fits the console (rich measures and renders every cell, about 2 ms a row),
+    else handed to rich, which shrinks it to fit."""
     from rich.cells import cell_len
     from rich.text import Text
 
@@ -160,19 +182,7 @@ def print_long_table(
     ]
     total = sum(widths) + 3 * len(widths) + 1  # one space each side of a cell, one between
     if total > console.width or cell_len(title) > total or cell_len(caption) > total:
-        console.print(
-            rich_table(
-                columns,
-                rows,
-                right,
-                simple_head=True,
-                no_wrap=True,
-                title=title,
-                caption=caption,
-                title_justify="left",
-                caption_justify="left",
-            )
-        )
+        console.print(long_table(columns, rows, right, title, caption))
         return
 
     def line(cells: list[str] | tuple[str, ...]) -> str:

@@ -21,7 +21,7 @@ def deployment_record(r: Any) -> dict[str, Any]:
         "output_len": d.output_len,
         "ttft_s": r.ttft_s,
         "ttft_breakdown": dict(r.ttft_breakdown_s),
-        "ttft_lone_request_s": sum(r.lone_ttft_breakdown_s.values()),
+        "ttft_lone_request_s": r.lone_ttft_s,
         "ttft_lone_request_breakdown": dict(r.lone_ttft_breakdown_s),
         "tpot_s": r.tpot_s,
         "requests_per_s": dict(r.requests_per_s),
@@ -53,15 +53,10 @@ def deployment_rows(r: Any) -> list[list[str]]:
         f"{d.prefill_instances:,} prefill x {r.devices['prefill'] // d.prefill_instances:,} + "
         f"{d.decode_instances:,} decode x {r.devices['decode'] // d.decode_instances:,} devices"
     )
-    parts = ", ".join(
-        f"{k.replace('_', ' ')} {time_text(v)}" for k, v in r.ttft_breakdown_s.items()
-    )
-    lone = r.lone_ttft_breakdown_s
-    lone_parts = ", ".join(f"{k.replace('_', ' ')} {time_text(v)}" for k, v in lone.items())
     rows = [
         ["pools", pools],
-        ["TTFT (unloaded)", f"{time_text(r.ttft_s)}: {parts}"],
-        ["TTFT of a lone request", f"{time_text(sum(lone.values()))}: {lone_parts}"],
+        ["TTFT (unloaded)", _ttft_text(r.ttft_s, r.ttft_breakdown_s)],
+        ["TTFT of a lone request", _ttft_text(r.lone_ttft_s, r.lone_ttft_breakdown_s)],
         ["TPOT", time_text(r.tpot_s)],
         [
             "requests/s each pool sustains",
@@ -111,6 +106,11 @@ def deployment_rows(r: Any) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def _ttft_text(total_s: float, parts: dict[str, float]) -> str:
+    shown = ", ".join(f"{k.replace('_', ' ')} {time_text(v)}" for k, v in parts.items())
+    return f"{time_text(total_s)}: {shown}"
 
 
 def _load_rows(load: dict[str, Any]) -> list[list[str]]:
